@@ -1,0 +1,38 @@
+# mlyard: `make demo` and `make test` each create .venv and install everything they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+TORCH_VERSION := 2.13.0
+
+.PHONY: demo test lint typecheck unit integration e2e bench clean install
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch pinned first: this takes the CPU build from local disk, not a multi-GB CUDA build
+	$(PIP) install -q torch==$(TORCH_VERSION)
+	$(PIP) install -q -e '.[torch,ray,dev,bench]' torch==$(TORCH_VERSION)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/mlyard demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q -ra tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+bench: $(STAMP)
+	$(PY) bench/blazingtext_vs_fasttext.py
+
+clean:
+	rm -rf $(VENV) .mlyard .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""mlyard: a local-first platform for the practical data-science lifecycle.
+
+The public API::
+
+    import mlyard
+    mlyard.sql("SELECT sentiment, COUNT(*) FROM reviews GROUP BY 1")
+    est = mlyard.Estimator("blazingtext", hyperparameters={"epochs": 10})
+    job = est.fit({"train": "train.csv", "validation": "val.csv"}, job_name="bt-1")
+    model = mlyard.Model("bt-1")
+    model.evaluate("test.csv")
+    model.transformer("preds/").transform("test.csv")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlyard.config import Settings
+from mlyard.errors import (
+    ConflictError,
+    DataError,
+    JobFailedError,
+    MlyardError,
+    NotFoundError,
+    SQLQueryError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Workspace": "mlyard.core.workspace",
+    "Estimator": "mlyard.sdk.estimator",
+    "Model": "mlyard.sdk.model",
+    "Transformer": "mlyard.sdk.model",
+    "Job": "mlyard.sdk.jobs",
+    "TrainingJob": "mlyard.sdk.jobs",
+    "TransformJob": "mlyard.sdk.jobs",
+    "Catalog": "mlyard.data.catalog",
+    "default_workspace": "mlyard.sdk.session",
+    "set_default_workspace": "mlyard.sdk.session",
+    "report_metric": "mlyard.sdk.metrics",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mlyard' has no attribute {name!r}")
+
+
+def sql(query: str, *, database: str = "default", save: bool = False) -> pd.DataFrame:
+    """Run SQL over the catalog's tables in the default workspace; a DataFrame."""
+    from mlyard.data.catalog import Catalog
+    from mlyard.sdk.session import default_workspace
+
+    return Catalog(default_workspace()).sql(query, database=database, save=save).frame
+
+
+__all__ = [
+    "ConflictError",
+    "DataError",
+    "JobFailedError",
+    "MlyardError",
+    "NotFoundError",
+    "SQLQueryError",
+    "Settings",
+    "ValidationError",
+    "sql",
+    *_LAZY,
+]

@@ -1,0 +1,5 @@
+"""``python -m mlyard``: the command-line interface."""
+
+from mlyard.cli.main import main
+
+main()

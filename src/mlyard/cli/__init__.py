@@ -1,0 +1,1 @@
+"""The ``mlyard`` command line: thin commands over the SDK."""

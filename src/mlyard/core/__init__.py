@@ -1,0 +1,1 @@
+"""Core layer: specs, records, stores, artifacts, executors and the job runner."""

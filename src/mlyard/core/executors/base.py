@@ -1,0 +1,73 @@
+"""The executor interface. Implementations must pass :mod:`mlyard.testing.executors`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from mlyard.config import Settings
+from mlyard.core.records import JobRecord
+from mlyard.core.stores.base import MetadataStore
+
+
+def job_command(job_name: str) -> list[str]:
+    """The one command that runs a job, whatever launches it."""
+    return [sys.executable, "-m", "mlyard", "job", "run", job_name]
+
+
+def job_environment(settings: Settings) -> dict[str, str]:
+    """The environment a job process starts with: ours plus the workspace settings."""
+    env = dict(os.environ)
+    env.update(settings.child_env())
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a local process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class Executor(ABC):
+    """Starts ``mlyard job run <name>`` somewhere and can tell whether it still runs."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: Settings, store: MetadataStore) -> None:
+        self.settings = settings
+        self.store = store
+
+    @abstractmethod
+    def submit(self, job_name: str) -> None:
+        """Start the job's process; return at once."""
+
+    @abstractmethod
+    def is_running(self, record: JobRecord) -> bool | None:
+        """True/False if this executor can tell whether the job's process lives, else None."""
+
+    @abstractmethod
+    def kill(self, record: JobRecord) -> None:
+        """Terminate the job's process hard (after a stop request went unanswered)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (connections, child handles)."""
+
+    @staticmethod
+    def local_process_alive(record: JobRecord) -> bool | None:
+        """Liveness of a job process recorded on this host, else None."""
+        if record.pid is None or record.host != socket.gethostname():
+            return None
+        return pid_alive(record.pid)

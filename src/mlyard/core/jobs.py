@@ -1,0 +1,197 @@
+"""Submitting, waiting for, stopping and describing jobs (the client side of jobs)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mlyard.core.records import TERMINAL_STATUSES, JobRecord, JobStatus, JobType
+from mlyard.core.specs import (
+    ProcessingJobSpec,
+    TrainingJobSpec,
+    TransformJobSpec,
+    check_job_name,
+)
+from mlyard.core.workspace import Workspace
+from mlyard.errors import JobFailedError, ValidationError
+
+AnySpec = TrainingJobSpec | ProcessingJobSpec | TransformJobSpec
+_TYPES: dict[type[Any], JobType] = {
+    TrainingJobSpec: JobType.TRAINING,
+    ProcessingJobSpec: JobType.PROCESSING,
+    TransformJobSpec: JobType.TRANSFORM,
+}
+#: A job whose process is gone must have reported within this many seconds.
+ORPHAN_GRACE_SECONDS = 3.0
+
+
+def unique_job_name(prefix: str) -> str:
+    """``prefix`` plus a timestamp, SageMaker style (``blazingtext-2026-11-23-11-02-03-123``)."""
+    stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
+    millis = int((time.time() % 1) * 1000)
+    return f"{prefix[:38].rstrip('-')}-{stamp}-{millis:03d}"
+
+
+def _is_uri(text: str) -> bool:
+    return "://" in text and not text.startswith("file://")
+
+
+def _check_local_input(what: str, location: str) -> None:
+    if _is_uri(location):
+        return
+    path = Path(location[7:] if location.startswith("file://") else location)
+    if not path.exists():
+        raise ValidationError(f"{what}: {location} does not exist")
+
+
+def validate_spec(ws: Workspace, spec: AnySpec) -> None:
+    """Checks done before a job is created, so bad requests never leave a job behind."""
+    if isinstance(spec, TrainingJobSpec):
+        if (spec.algorithm is None) == (spec.entry_point is None):
+            raise ValidationError("a training job needs exactly one of algorithm or entry_point")
+        if spec.algorithm is not None:
+            from mlyard.algorithms import get_algorithm
+
+            algo = get_algorithm(spec.algorithm)
+            algo.resolve_hyperparameters(spec.hyperparameters)
+            algo.check_channels({c.name: c.uri for c in spec.channels})
+        else:
+            _check_local_input("entry point", _script_path(spec.entry_point or "",
+                                                           spec.source_dir))
+        names = [c.name for c in spec.channels]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"duplicate channel names: {names}")
+        for channel in spec.channels:
+            _check_local_input(f"channel {channel.name!r}", channel.uri)
+    elif isinstance(spec, ProcessingJobSpec):
+        _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
+        for inp in spec.inputs:
+            _check_local_input(f"input {inp.name!r}", inp.source)
+    else:
+        ws.store.get_model(spec.model_name)
+        _check_local_input("transform input", spec.input)
+
+
+def _script_path(entry_point: str, source_dir: str | None) -> str:
+    return str(Path(source_dir) / entry_point) if source_dir else entry_point
+
+
+def submit_job(ws: Workspace, spec: AnySpec, name: str, *, launch: bool = True) -> JobRecord:
+    """Validate ``spec``, record the job as Pending and hand it to the executor."""
+    check_job_name(name)
+    validate_spec(ws, spec)
+    record = ws.store.create_job(name, _TYPES[type(spec)], spec.model_dump(mode="json"),
+                                 output_uri=ws.artifacts.uri("jobs", name))
+    if launch:
+        try:
+            ws.executor.submit(name)
+        except Exception as exc:
+            ws.store.transition_job(name, JobStatus.FAILED, expected=[JobStatus.PENDING],
+                                    failure_reason=f"could not launch: {exc}")
+            raise
+    return record
+
+
+def reconcile(ws: Workspace, record: JobRecord) -> JobRecord:
+    """Mark a job Failed (or Stopped) when its process is gone without having reported."""
+    if record.status in TERMINAL_STATUSES:
+        return record
+    alive = ws.executor.is_running(record) if record.executor or record.pid else None
+    if alive is not False:
+        return record
+    time.sleep(0.2)
+    record = ws.store.get_job(record.name)
+    if record.status in TERMINAL_STATUSES:
+        return record
+    if time.time() - record.updated_at < ORPHAN_GRACE_SECONDS:
+        return record
+    if record.status is JobStatus.STOPPING:
+        ws.store.transition_job(record.name, JobStatus.STOPPED, expected=[JobStatus.STOPPING],
+                                failure_reason="job process ended while stopping")
+    else:
+        launcher = ws.job_dir(record.name) / "launcher.log"
+        tail = ""
+        if launcher.exists():
+            tail = " | ".join(launcher.read_text(errors="replace").strip().splitlines()[-3:])
+        ws.store.transition_job(
+            record.name, JobStatus.FAILED,
+            expected=[JobStatus.PENDING, JobStatus.IN_PROGRESS],
+            failure_reason="job process exited without reporting a result"
+            + (f": {tail}" if tail else ""),
+        )
+    return ws.store.get_job(record.name)
+
+
+def wait_for_job(ws: Workspace, name: str, *, timeout: float | None = None,
+                 poll: float = 0.25, on_log: Callable[[str], None] | None = None,
+                 raise_on_failure: bool = True) -> JobRecord:
+    """Block until the job is terminal; stream its log lines to ``on_log`` meanwhile.
+
+    Raises :class:`JobFailedError` if it ended Failed/Stopped (unless told not to) and
+    ``TimeoutError`` after ``timeout`` seconds.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seq = 0
+    while True:
+        record = reconcile(ws, ws.store.get_job(name))
+        if on_log is not None:
+            for line in ws.store.get_logs(name, after_seq=seq):
+                on_log(line.line)
+                seq = line.seq
+        if record.status in TERMINAL_STATUSES:
+            if on_log is not None:
+                for line in ws.store.get_logs(name, after_seq=seq):
+                    on_log(line.line)
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"job {name!r} still {record.status.value} after {timeout} s")
+        time.sleep(poll)
+    if raise_on_failure and record.status is not JobStatus.COMPLETED:
+        raise JobFailedError(
+            f"job {name!r} ended {record.status.value}: {record.failure_reason or 'no reason'}"
+        )
+    return record
+
+
+def stop_job(ws: Workspace, name: str, *, grace: float = 15.0) -> JobRecord:
+    """Ask a job to stop; the job process stops its work and reports Stopped. A process
+    that does not answer within ``grace`` seconds is killed."""
+    record = ws.store.request_stop(name)
+    if record.status in TERMINAL_STATUSES:
+        return record
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        record = ws.store.get_job(name)
+        if record.status in TERMINAL_STATUSES:
+            return record
+        time.sleep(0.2)
+    ws.executor.kill(record)
+    ws.store.transition_job(name, JobStatus.STOPPED,
+                            expected=[JobStatus.STOPPING, JobStatus.IN_PROGRESS],
+                            failure_reason=f"killed: no answer to stop within {grace} s")
+    return ws.store.get_job(name)
+
+
+def describe_job(ws: Workspace, name: str) -> dict[str, Any]:
+    """A SageMaker-style description: status, reason, times, spec, outputs, final metrics."""
+    record = reconcile(ws, ws.store.get_job(name))
+    finals: dict[str, float] = {}
+    for point in ws.store.get_metrics(name):
+        finals[point.name] = point.value
+    return {
+        "JobName": record.name,
+        "JobType": record.job_type.value,
+        "JobStatus": record.status.value,
+        "FailureReason": record.failure_reason,
+        "CreationTime": record.created_at,
+        "StartTime": record.started_at,
+        "EndTime": record.ended_at,
+        "DurationSeconds": record.duration,
+        "Executor": record.executor,
+        "ArtifactUri": record.output_uri,
+        "Outputs": record.outputs,
+        "FinalMetrics": finals,
+        "Spec": record.spec,
+    }

@@ -1,0 +1,112 @@
+"""Frozen records read back from the metadata store, and job status rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class JobStatus(str, Enum):
+    """SageMaker's job statuses. ``Completed``, ``Failed`` and ``Stopped`` are terminal."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    STOPPING = "Stopping"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+    @property
+    def terminal(self) -> bool:
+        """True for Completed, Failed and Stopped."""
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED})
+
+
+class JobType(str, Enum):
+    """Kinds of jobs; each has a spec class in :mod:`mlyard.core.specs`."""
+
+    TRAINING = "training"
+    PROCESSING = "processing"
+    TRANSFORM = "transform"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored. ``spec`` is the JSON of the job's typed spec."""
+
+    name: str
+    job_type: JobType
+    status: JobStatus
+    spec: dict[str, Any]
+    created_at: float
+    updated_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    failure_reason: str | None = None
+    executor: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    stop_requested: bool = False
+    output_uri: str | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (or to now's last update while running)."""
+        if self.started_at is None:
+            return None
+        end = self.ended_at if self.ended_at is not None else self.updated_at
+        return max(0.0, end - self.started_at)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One value of a job metric at a step (epoch, iteration) and time."""
+
+    name: str
+    value: float
+    step: int | None
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One captured log line of a job."""
+
+    seq: int
+    timestamp: float
+    line: str
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered model: a name and the artifact URI of its directory."""
+
+    name: str
+    uri: str
+    flavor: str
+    created_at: float
+    job_name: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableRecord:
+    """A catalog table: files at ``location`` in a ``format`` (csv, parquet, jsonl)."""
+
+    database: str
+    name: str
+    location: str
+    format: str
+    created_at: float
+    options: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def qualified_name(self) -> str:
+        """``database.name``."""
+        return f"{self.database}.{self.name}"

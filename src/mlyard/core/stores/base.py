@@ -1,0 +1,116 @@
+"""The metadata store interface: jobs, their logs and metrics, models, catalog tables.
+
+Every implementation must pass :mod:`mlyard.testing.stores` (the conformance suite).
+Status changes are compare-and-set so that several processes may update one job safely.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from mlyard.core.records import (
+    JobRecord,
+    JobStatus,
+    JobType,
+    LogLine,
+    MetricPoint,
+    ModelRecord,
+    TableRecord,
+)
+
+
+class MetadataStore(ABC):
+    """Where mlyard keeps everything but artifact bytes."""
+
+    # -- jobs -------------------------------------------------------------------------
+    @abstractmethod
+    def create_job(self, name: str, job_type: JobType, spec: dict[str, Any],
+                   output_uri: str | None = None) -> JobRecord:
+        """Insert a Pending job; :class:`~mlyard.errors.ConflictError` if the name exists."""
+
+    @abstractmethod
+    def get_job(self, name: str) -> JobRecord:
+        """The job called ``name``; :class:`~mlyard.errors.NotFoundError` if none."""
+
+    @abstractmethod
+    def list_jobs(self, job_type: JobType | None = None, status: JobStatus | None = None,
+                  limit: int = 100) -> list[JobRecord]:
+        """Jobs, newest first."""
+
+    @abstractmethod
+    def transition_job(self, name: str, to: JobStatus, *, expected: Iterable[JobStatus],
+                       failure_reason: str | None = None,
+                       outputs: dict[str, str] | None = None) -> bool:
+        """Set the status to ``to`` if it is now one of ``expected``; True if it changed.
+        Sets start/end times on entering InProgress/terminal states."""
+
+    @abstractmethod
+    def set_job_process(self, name: str, *, executor: str, pid: int | None,
+                        host: str | None) -> None:
+        """Record where the job runs."""
+
+    @abstractmethod
+    def request_stop(self, name: str) -> JobRecord:
+        """Flag a job to stop; a Pending job becomes Stopped at once. Returns the record."""
+
+    # -- logs and metrics ---------------------------------------------------------------
+    @abstractmethod
+    def append_logs(self, name: str, lines: Sequence[tuple[float, str]]) -> None:
+        """Append ``(timestamp, line)`` pairs to a job's log."""
+
+    @abstractmethod
+    def get_logs(self, name: str, after_seq: int = 0, limit: int = 10_000) -> list[LogLine]:
+        """Log lines with sequence number greater than ``after_seq``."""
+
+    @abstractmethod
+    def put_metrics(self, name: str, points: Sequence[MetricPoint]) -> None:
+        """Append metric points to a job's time series."""
+
+    @abstractmethod
+    def get_metrics(self, name: str, metric: str | None = None) -> list[MetricPoint]:
+        """A job's metric points in insertion order (optionally one metric only)."""
+
+    # -- models ----------------------------------------------------------------------
+    @abstractmethod
+    def create_model(self, name: str, uri: str, flavor: str, job_name: str | None = None,
+                     metadata: dict[str, Any] | None = None) -> ModelRecord:
+        """Register a model; ConflictError if the name exists."""
+
+    @abstractmethod
+    def get_model(self, name: str) -> ModelRecord:
+        """The model called ``name``; NotFoundError if none."""
+
+    @abstractmethod
+    def list_models(self, limit: int = 100) -> list[ModelRecord]:
+        """Models, newest first."""
+
+    @abstractmethod
+    def delete_model(self, name: str) -> None:
+        """Remove a model's registration (its artifacts stay)."""
+
+    # -- catalog ---------------------------------------------------------------------
+    @abstractmethod
+    def put_table(self, table: TableRecord, replace: bool = False) -> TableRecord:
+        """Register a table; ConflictError if it exists and ``replace`` is false."""
+
+    @abstractmethod
+    def get_table(self, database: str, name: str) -> TableRecord:
+        """One table; NotFoundError if none."""
+
+    @abstractmethod
+    def list_tables(self, database: str | None = None) -> list[TableRecord]:
+        """Tables sorted by database and name."""
+
+    @abstractmethod
+    def delete_table(self, database: str, name: str) -> None:
+        """Remove a table's registration (its files stay)."""
+
+    # -- housekeeping ----------------------------------------------------------------
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The schema version the database is at."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

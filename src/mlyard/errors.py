@@ -1,0 +1,80 @@
+"""One exception tree for mlyard.
+
+Every error a user can cause is an :class:`MlyardError` subclass with a stable ``code`` and the
+HTTP status a server maps it to (one table, :data:`HTTP_STATUS`). The CLI prints ``error: <msg>``
+and exits with status 2 for user errors, 1 for everything else.
+"""
+
+from __future__ import annotations
+
+
+class MlyardError(Exception):
+    """Base class of every error mlyard raises on purpose."""
+
+    code = "InternalFailure"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(MlyardError, ValueError):
+    """The request or its input is malformed (bad hyperparameter, missing column, ...)."""
+
+    code = "ValidationError"
+
+
+class DataError(ValidationError):
+    """An input data file is empty, malformed or lacks a required column."""
+
+    code = "DataError"
+
+
+class NotFoundError(MlyardError, LookupError):
+    """A named resource (job, model, table) does not exist."""
+
+    code = "ResourceNotFound"
+
+
+class ConflictError(MlyardError):
+    """A resource with that name already exists, or its state forbids the operation."""
+
+    code = "ResourceInUse"
+
+
+class SQLQueryError(ValidationError):
+    """A SQL statement failed to parse, bind or run."""
+
+    code = "QueryFailed"
+
+
+class JobFailedError(MlyardError):
+    """A job ended Failed or Stopped while the caller was waiting for it to complete."""
+
+    code = "JobFailed"
+
+
+class WorkspaceError(MlyardError):
+    """The workspace database or artifact store is unusable (bad URL, newer schema, ...)."""
+
+    code = "WorkspaceError"
+
+
+HTTP_STATUS: dict[type[MlyardError], int] = {
+    ValidationError: 400,
+    DataError: 400,
+    SQLQueryError: 400,
+    NotFoundError: 404,
+    ConflictError: 409,
+    JobFailedError: 424,
+    WorkspaceError: 500,
+    MlyardError: 500,
+}
+
+
+def http_status(exc: MlyardError) -> int:
+    """The HTTP status for ``exc``: the entry of its nearest class in :data:`HTTP_STATUS`."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]  # type: ignore[index]
+    return 500

@@ -1,0 +1,1 @@
+"""Training jobs: built-in algorithms and script mode (the SageMaker script contract)."""

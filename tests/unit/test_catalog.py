@@ -1,0 +1,89 @@
+"""The catalog: registering CSV/Parquet/JSON Lines tables and querying them with SQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlyard.core.workspace import Workspace
+from mlyard.data.catalog import Catalog
+from mlyard.errors import ConflictError, DataError, NotFoundError, SQLQueryError, ValidationError
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    frame = pd.DataFrame({"sentiment": [1, 1, 0, -1], "review_body": ["a", "b", "c", "d"]})
+    csv = tmp_path / "r.csv"
+    frame.to_csv(csv, index=False)
+    pq = tmp_path / "r.parquet"
+    frame.to_parquet(pq)
+    jl = tmp_path / "r.jsonl"
+    jl.write_text("\n".join(json.dumps(r) for r in frame.to_dict("records")) + "\n")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.iloc[:2].to_csv(folder / "a.csv", index=False)
+    frame.iloc[2:].to_csv(folder / "b.csv", index=False)
+    return {"csv": csv, "parquet": pq, "jsonl": jl, "folder": folder}
+
+
+def test_formats_and_sql(ws: Workspace, files: dict[str, Path]) -> None:
+    cat = Catalog(ws)
+    cat.register_table("r_csv", files["csv"])
+    cat.register_table("r_pq", files["parquet"])
+    cat.register_table("r_jl", files["jsonl"], database="other")
+    cat.register_table("r_dir", files["folder"])
+    assert cat.table("other.r_jl").format == "jsonl"
+    for query in ("SELECT COUNT(*) AS n FROM r_csv", "SELECT COUNT(*) AS n FROM r_pq",
+                  "SELECT COUNT(*) AS n FROM other.r_jl", "SELECT COUNT(*) AS n FROM r_dir"):
+        assert int(cat.sql(query).frame["n"][0]) == 4, query
+    counts = cat.sql("SELECT sentiment, COUNT(*) AS n FROM r_csv GROUP BY 1 ORDER BY 1").frame
+    assert counts.to_dict("list") == {"sentiment": [-1, 0, 1], "n": [1, 1, 2]}
+    assert int(cat.sql("SELECT COUNT(*) AS n FROM r_jl", database="other").frame["n"][0]) == 4
+
+
+def test_saved_query_and_ctas(ws: Workspace, files: dict[str, Path]) -> None:
+    cat = Catalog(ws)
+    cat.register_table("r", files["csv"])
+    res = cat.sql("SELECT * FROM r WHERE sentiment = 1", save=True)
+    assert res.output_uri is not None
+    local = ws.artifacts.local_path(res.output_uri)
+    assert local is not None
+    assert len(pd.read_parquet(local / "result.parquet")) == 2
+    assert (local / "query.sql").read_text().startswith("SELECT")
+    cat.create_table_as("pos", "SELECT * FROM r WHERE sentiment = 1")
+    assert int(cat.sql("SELECT COUNT(*) AS n FROM pos").frame["n"][0]) == 2
+    with pytest.raises(ConflictError):
+        cat.create_table_as("pos", "SELECT * FROM r")
+    assert int(cat.sql("SELECT COUNT(*) AS n FROM pos").frame["n"][0]) == 2
+
+
+def test_errors(ws: Workspace, files: dict[str, Path], tmp_path: Path) -> None:
+    cat = Catalog(ws)
+    with pytest.raises(NotFoundError, match="does not exist"):
+        cat.register_table("x", tmp_path / "missing.csv")
+    with pytest.raises(ValidationError, match="invalid table name"):
+        cat.register_table("bad-name", files["csv"])
+    odd = tmp_path / "x.weird"
+    odd.write_text("a")
+    with pytest.raises(DataError, match="cannot infer"):
+        cat.register_table("x", odd)
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet")
+    with pytest.raises(DataError, match="cannot read"):
+        cat.register_table("x", broken)
+    cat.register_table("r", files["csv"])
+    with pytest.raises(ConflictError):
+        cat.register_table("r", files["parquet"])
+    assert cat.table("r").format == "csv"
+    with pytest.raises(SQLQueryError, match="SQL error"):
+        cat.sql("SELEC nonsense")
+    with pytest.raises(SQLQueryError, match="SQL error"):
+        cat.sql("SELECT * FROM no_such_table")
+    with pytest.raises(SQLQueryError, match="empty"):
+        cat.sql("  ")
+    cat.drop_table("r")
+    with pytest.raises(NotFoundError):
+        cat.drop_table("r")
