@@ -107,8 +107,9 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
         click.echo(json.dumps(result.to_evaluation_json(), indent=2))
     else:
         click.echo(result.summary_table())
-    if result.report_dir is not None:
-        click.echo(f"report: {Path(result.report_dir) / 'report.html'}")
+    report = result.artifacts.get("report.html")
+    if report is not None:
+        click.echo(f"report: {report}")
 
 
 @click.command()
