@@ -71,7 +71,8 @@ def run_demo(ws: Workspace, *, data: Path | None = None, epochs: int = 10,
     counts = catalog.sql(
         "SELECT sentiment, COUNT(*) AS n FROM reviews GROUP BY sentiment ORDER BY sentiment")
     echo(table(["sentiment", "count"], counts.frame.itertuples(index=False)))
-    by_sentiment = {int(r.sentiment): int(r.n) for r in counts.frame.itertuples(index=False)}
+    by_sentiment = {int(k): int(v) for k, v in zip(counts.frame["sentiment"], counts.frame["n"],
+                                                   strict=True)}
     n_rows = sum(by_sentiment.values())
     if n_rows != EXPECTED_ROWS or by_sentiment != EXPECTED_SENTIMENT:
         echo(f"warning: expected the course's {EXPECTED_ROWS} rows {EXPECTED_SENTIMENT}, got "
@@ -105,7 +106,8 @@ def run_demo(ws: Workspace, *, data: Path | None = None, epochs: int = 10,
     echo("6/6 batch transform of the test split")
     transform_job = model.transformer(out / "predictions.jsonl", workers=1,
                                       text_field="text").transform(test_csv)
-    n_predictions = sum(1 for _ in open(out / "predictions.jsonl", encoding="utf-8"))
+    with open(out / "predictions.jsonl", encoding="utf-8") as fh:
+        n_predictions = sum(1 for _ in fh)
 
     summary: dict[str, Any] = {
         "data": str(data_path),

@@ -77,7 +77,7 @@ class JobLog:
         while not self._closed.wait(self._interval):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - keep the job alive; close() flushes again
+            except Exception:
                 continue
 
     def close(self) -> None:

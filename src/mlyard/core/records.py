@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """SageMaker's job statuses. ``Completed``, ``Failed`` and ``Stopped`` are terminal."""
 
     PENDING = "Pending"
@@ -26,7 +26,7 @@ class JobStatus(str, Enum):
 TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.STOPPED})
 
 
-class JobType(str, Enum):
+class JobType(StrEnum):
     """Kinds of jobs; each has a spec class in :mod:`mlyard.core.specs`."""
 
     TRAINING = "training"

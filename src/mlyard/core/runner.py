@@ -271,7 +271,7 @@ class JobRunner:
             else:
                 outputs = self._transform(self.spec, log, stop)
             status = JobStatus.COMPLETED
-        except BaseException as exc:  # noqa: BLE001 - every failure must be reported
+        except BaseException as exc:
             if stop():
                 status, reason = JobStatus.STOPPED, stop.reason
                 if reason == "MaxRuntimeExceeded":

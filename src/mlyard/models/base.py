@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal

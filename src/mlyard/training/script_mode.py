@@ -9,6 +9,7 @@ SageMaker scripts run unchanged. The folders mirror ``/opt/ml`` under a job-loca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -190,7 +191,5 @@ def run_script(script: Path, args: list[str], env: Mapping[str, str], cwd: Path,
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 
+from mlyard.config import Settings
 from mlyard.core.executors.base import Executor, job_command, job_environment
 from mlyard.core.records import JobRecord
-from mlyard.config import Settings
 from mlyard.core.stores.base import MetadataStore
 
 
@@ -46,10 +47,8 @@ class LocalProcessExecutor(Executor):
     def kill(self, record: JobRecord) -> None:
         if record.pid is None or self.local_process_alive(record) is not True:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         child = self._children.get(record.name)
         if child is not None:
             child.wait(timeout=10)
