@@ -105,7 +105,8 @@ def run_demo(ws: Workspace, *, data: Path | None = None, epochs: int = 10,
 
     echo("6/6 batch transform of the test split")
     transform_job = model.transformer(out / "predictions.jsonl", workers=1,
-                                      text_field="text").transform(test_csv)
+                                      text_field="text").transform(
+        test_csv, job_name=f"demo-tr-{stamp}")
     with open(out / "predictions.jsonl", encoding="utf-8") as fh:
         n_predictions = sum(1 for _ in fh)
 

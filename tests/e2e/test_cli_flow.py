@@ -1,0 +1,127 @@
+"""The CLI end to end, as a user runs it: real processes, a real workspace on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlyard.testing.algorithms import make_text_dataset
+
+FAST_HPS = ["--hp", "epochs=5", "--hp", "vector_dim=16", "--hp", "buckets=20000",
+            "--hp", "min_count=1", "--hp", "learning_rate=0.5", "--hp", "word_ngrams=2"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    out = dict(os.environ)
+    out["MLYARD_HOME"] = str(tmp_path / "ws")
+    out.pop("MLYARD_EXECUTOR", None)
+    return out
+
+
+def mlyard(env: dict[str, str], *args: str, ok: bool = True,
+           cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "mlyard", *args], env=env, text=True,
+                          capture_output=True, timeout=300, cwd=cwd)
+    if ok:
+        assert proc.returncode == 0, f"{args}: {proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_train_evaluate_transform(env: dict[str, str], tmp_path: Path) -> None:
+    train = make_text_dataset(tmp_path / "train.csv", 600, seed=1)
+    val = make_text_dataset(tmp_path / "val.csv", 90, seed=2)
+    test = make_text_dataset(tmp_path / "test.csv", 90, seed=3)
+
+    mlyard(env, "tables", "register", "train_data", str(train))
+    out = mlyard(env, "sql", "SELECT label, COUNT(*) AS n FROM train_data GROUP BY 1 ORDER BY 1",
+                 "--format", "json").stdout
+    assert json.loads(out) == [{"label": "mid", "n": 200}, {"label": "neg", "n": 200},
+                               {"label": "pos", "n": 200}]
+
+    run = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(train),
+                 "--validation", str(val), *FAST_HPS, "--name", "bt-1")
+    assert "validation:accuracy" in run.stdout and "Completed" in run.stdout
+    assert "bt-1" in mlyard(env, "jobs", "list").stdout
+    desc = json.loads(mlyard(env, "jobs", "describe", "bt-1").stdout)
+    assert desc["JobStatus"] == "Completed"
+    assert desc["FinalMetrics"]["validation:accuracy"] > 0.9
+    assert mlyard(env, "jobs", "logs", "bt-1").stdout.strip()
+    assert "train:accuracy" in mlyard(env, "jobs", "metrics", "bt-1").stdout
+    assert "bt-1" in mlyard(env, "models", "list").stdout
+
+    evaluation = tmp_path / "eval"
+    mlyard(env, "evaluate", "--model", "bt-1", "--data", str(test), "--output", str(evaluation))
+    metrics = json.loads((evaluation / "evaluation.json").read_text())["metrics"]
+    assert metrics["accuracy"]["value"] > 0.9
+    assert (evaluation / "confusion_matrix.png").stat().st_size > 1000
+    assert (evaluation / "report.html").exists()
+
+    preds = tmp_path / "preds.jsonl"
+    mlyard(env, "transform", "--model", "bt-1", "--input", str(test), "--output", str(preds),
+           "--name", "tr-1")
+    rows = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert len(rows) == 90 and set(rows[0]) == {"label", "prob"}
+    joined = tmp_path / "joined"
+    mlyard(env, "transform", "--model", "bt-1", "--input", str(test), "--output", str(joined),
+           "--accept", "text/csv", "--join-source", "Input", "--workers", "2")
+    text = (joined / "test.csv.out").read_text().splitlines()
+    assert text[0].startswith("label,text,predicted_label") and len(text) == 91
+
+
+def test_bad_input_is_refused_cleanly(env: dict[str, str], tmp_path: Path) -> None:
+    train = make_text_dataset(tmp_path / "train.csv", 60)
+    cases = [
+        (["train", "--algorithm", "nope", "--train", str(train)], "unknown algorithm"),
+        (["train", "--algorithm", "blazingtext", "--train", str(train), "--hp", "epochz=3"],
+         "unknown hyperparameter"),
+        (["train", "--algorithm", "blazingtext", "--train", str(train), "--hp",
+          "learning_rate=-1"], "learning_rate"),
+        (["train", "--algorithm", "blazingtext", "--train", str(tmp_path / "no.csv")],
+         "does not exist"),
+        (["jobs", "describe", "missing-job"], "no job named"),
+        (["evaluate", "--model", "missing", "--data", str(train)], "no model named"),
+        (["sql", "SELECT * FROM nowhere"], "SQL error"),
+    ]
+    for args, message in cases:
+        proc = mlyard(env, *args, ok=False)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert message in proc.stderr, (args, proc.stderr)
+    assert "No jobs" not in mlyard(env, "jobs", "list").stdout
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("label,text\n")
+    proc = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(empty),
+                  "--name", "empty-1", ok=False)
+    assert proc.returncode == 1
+    desc = json.loads(mlyard(env, "jobs", "describe", "empty-1").stdout)
+    assert desc["JobStatus"] == "Failed" and "empty.csv" in desc["FailureReason"]
+    assert "empty-1" not in mlyard(env, "models", "list").stdout
+
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("sentiment,review\n1,good\n")
+    proc = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(nocol),
+                  "--name", "nocol-1", ok=False)
+    desc = json.loads(mlyard(env, "jobs", "describe", "nocol-1").stdout)
+    assert desc["JobStatus"] == "Failed" and "column" in desc["FailureReason"]
+
+
+def test_stop_a_running_job(env: dict[str, str], tmp_path: Path) -> None:
+    train = make_text_dataset(tmp_path / "train.csv", 30000, seed=1)
+    name = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(train),
+                  "--hp", "epochs=1000", "--hp", "min_count=1", "--hp", "buckets=1000",
+                  "--hp", "vector_dim=10", "--no-wait").stdout.strip()
+    deadline = time.time() + 120
+    while "epoch" not in mlyard(env, "jobs", "logs", name).stdout:
+        assert time.time() < deadline
+        time.sleep(0.5)
+    assert "Stopped" in mlyard(env, "jobs", "stop", name).stdout
+    desc = json.loads(mlyard(env, "jobs", "describe", name).stdout)
+    assert desc["JobStatus"] == "Stopped"
+    assert name not in mlyard(env, "models", "list").stdout

@@ -1,0 +1,48 @@
+"""The Python SDK end to end: Estimator -> Model -> evaluate / predict -> Transformer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import mlyard
+from mlyard.core.workspace import Workspace
+from mlyard.errors import JobFailedError, NotFoundError, ValidationError
+from mlyard.testing.algorithms import make_text_dataset
+
+HPS = {"epochs": 5, "vector_dim": 16, "buckets": 20000, "min_count": 1, "learning_rate": 0.5}
+
+
+def test_estimator_model_transformer(ws: Workspace, tmp_path: Path) -> None:
+    train = make_text_dataset(tmp_path / "train.csv", 600, seed=1)
+    val = make_text_dataset(tmp_path / "val.csv", 90, seed=2)
+    test = make_text_dataset(tmp_path / "test.csv", 90, seed=3)
+    est = mlyard.Estimator("blazingtext", hyperparameters=HPS)
+    job = est.fit({"train": train, "validation": val}, job_name="sdk-bt")
+    desc = job.describe()
+    assert desc["JobStatus"] == "Completed"
+    assert desc["FinalMetrics"]["validation:accuracy"] > 0.9
+    frame = job.metrics()
+    assert (frame["name"] == "train:accuracy").sum() == 5
+    model = est.model
+    assert model.predict(["love perfect beautiful"])[0]["label"] == ["pos"]
+    result = model.evaluate(test, output_dir=tmp_path / "eval")
+    assert result.to_evaluation_json()["metrics"]["accuracy"]["value"] > 0.9
+    tjob = model.transformer(tmp_path / "out", accept="application/jsonlines").transform(test)
+    out = Path(tjob.output.removeprefix("file://")) / "test.csv.out"  # type: ignore[union-attr]
+    assert len(out.read_text().splitlines()) == 90
+    assert json.loads(out.read_text().splitlines()[0])["label"][0] in {"pos", "neg", "mid"}
+
+
+def test_sdk_errors(ws: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="exactly one"):
+        mlyard.Estimator()
+    with pytest.raises(NotFoundError):
+        mlyard.Model("no-such-model")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("no labels here\n")
+    with pytest.raises(JobFailedError, match="bad.txt"):
+        mlyard.Estimator("blazingtext", hyperparameters=HPS).fit(bad, job_name="bad-1")
+    assert ws.store.get_job("bad-1").status.value == "Failed"
