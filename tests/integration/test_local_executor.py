@@ -148,3 +148,15 @@ def test_newer_schema_is_refused(ws: Workspace) -> None:
         conn.execute(sa.text("UPDATE schema_info SET version = 999"))
     with pytest.raises(WorkspaceError, match="newer than this mlyard"):
         SqlAlchemyStore(ws.settings.db_url)
+
+
+def test_script_reports_metrics_directly(ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "report.py").write_text(textwrap.dedent("""
+        import mlyard
+        for step in range(3):
+            mlyard.report_metric("custom:score", step * 0.5, step)
+    """))
+    submit_job(ws, TrainingJobSpec(entry_point=str(tmp_path / "report.py")), "reporter")
+    wait_for_job(ws, "reporter", timeout=120)
+    points = ws.store.get_metrics("reporter", "custom:score")
+    assert [(p.step, p.value) for p in points] == [(0, 0.0), (1, 0.5), (2, 1.0)]

@@ -43,6 +43,6 @@ def test_sdk_errors(ws: Workspace, tmp_path: Path) -> None:
         mlyard.Model("no-such-model")
     bad = tmp_path / "bad.txt"
     bad.write_text("no labels here\n")
-    with pytest.raises(JobFailedError, match="bad.txt"):
+    with pytest.raises(JobFailedError, match=r"bad\.txt"):
         mlyard.Estimator("blazingtext", hyperparameters=HPS).fit(bad, job_name="bad-1")
     assert ws.store.get_job("bad-1").status.value == "Failed"
