@@ -29,7 +29,7 @@ from mlyard.sdk.model import Model
 EXPECTED_ROWS = 22_626
 EXPECTED_SENTIMENT = {-1: 2_370, 0: 2_823, 1: 17_433}
 DEMO_HYPERPARAMETERS: dict[str, Any] = {
-    "mode": "supervised", "word_ngrams": 2, "learning_rate": 0.5, "vector_dim": 100,
+    "mode": "supervised", "word_ngrams": 2, "learning_rate": 0.2, "vector_dim": 100,
     "min_count": 1, "early_stopping": False,
 }
 
@@ -79,7 +79,8 @@ def run_demo(ws: Workspace, *, data: Path | None = None, epochs: int = 10,
              f"{n_rows} {by_sentiment} (is {data_path} the original dataset?)")
 
     echo("3/6 stratified split 80/10/10 by sentiment")
-    frame = catalog.sql("SELECT sentiment, review_body FROM reviews").frame
+    frame = catalog.sql("SELECT sentiment, review_body FROM reviews "
+                        "ORDER BY review_body, sentiment").frame
     if frame.empty:
         raise DataError(f"no rows left after the course transform of {data_path}")
     train_df, val_df, test_df = stratified_split(frame, "sentiment", (0.8, 0.1, 0.1), seed=42)
