@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from mlyard.core.artifacts import FsspecArtifactStore
 from mlyard.core.stores import SqlAlchemyStore
+from mlyard.core.stores import sql as sql_store
 from mlyard.testing.artifacts import ArtifactStoreConformance
 from mlyard.testing.stores import MetadataStoreConformance
 
@@ -37,3 +41,24 @@ class TestMemoryArtifacts(ArtifactStoreConformance):
     @pytest.fixture
     def artifacts(self, tmp_path: Path) -> FsspecArtifactStore:
         return FsspecArtifactStore(f"memory://mlyard-{tmp_path.name}")
+
+
+POSTGRES_URL = os.environ.get("MLYARD_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(POSTGRES_URL is None,
+                    reason="set MLYARD_TEST_POSTGRES_URL to a scratch PostgreSQL database")
+class TestPostgresStore(MetadataStoreConformance):
+    """The same store on PostgreSQL (``postgresql+psycopg://...``, extra ``postgres``)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[SqlAlchemyStore]:
+        assert POSTGRES_URL is not None
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            sql_store.metadata.drop_all(conn)
+            sql_store.schema_info.drop(conn, checkfirst=True)
+        engine.dispose()
+        store = SqlAlchemyStore(POSTGRES_URL)
+        yield store
+        store.close()

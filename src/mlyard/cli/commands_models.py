@@ -70,8 +70,13 @@ def algorithms_describe(name: str) -> None:
     click.echo(f"{algo.name}: {algo.description}\n")
     rows = []
     for h in algo.HYPERPARAMETERS:
-        allowed = (", ".join(map(str, h.choices)) if h.choices
-                   else f"[{fmt(h.min_value)}, {fmt(h.max_value)}]")
+        if h.kind == "boolean":
+            allowed = "true, false"
+        elif h.choices:
+            allowed = ", ".join(map(str, h.choices))
+        else:
+            allowed = f"[{fmt(h.min_value)}, {fmt(h.max_value)}]"
+
         rows.append((h.name, h.kind, h.default, allowed, "yes" if h.tunable else "",
                      h.description))
     click.echo(table(["hyperparameter", "type", "default", "allowed", "tunable", "meaning"],
