@@ -62,3 +62,19 @@ class TestPostgresStore(MetadataStoreConformance):
         store = SqlAlchemyStore(POSTGRES_URL)
         yield store
         store.close()
+
+
+def test_older_schema_is_migrated(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = SqlAlchemyStore(url)
+    store.create_job("kept", sql_store.JobType.TRAINING, {})
+    with store.engine.begin() as conn:  # make it look like a version-1 workspace
+        for table in (sql_store.endpoint_configs, sql_store.endpoints,
+                      sql_store.scaling_activities):
+            table.drop(conn)
+        conn.execute(sa.text("UPDATE schema_info SET version = 1"))
+    store.close()
+    upgraded = SqlAlchemyStore(url)
+    assert upgraded.schema_version() == sql_store.SCHEMA_VERSION == 2
+    assert upgraded.get_job("kept").name == "kept"
+    upgraded.create_endpoint_config("cfg", {})

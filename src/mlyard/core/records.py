@@ -110,3 +110,50 @@ class TableRecord:
     def qualified_name(self) -> str:
         """``database.name``."""
         return f"{self.database}.{self.name}"
+
+
+class EndpointStatus(StrEnum):
+    """SageMaker's endpoint statuses."""
+
+    CREATING = "Creating"
+    IN_SERVICE = "InService"
+    UPDATING = "Updating"
+    ROLLING_BACK = "RollingBack"
+    FAILED = "Failed"
+    DELETING = "Deleting"
+
+
+@dataclass(frozen=True)
+class EndpointConfigRecord:
+    """A stored endpoint config: production variants, shadow variant, data capture."""
+
+    name: str
+    spec: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """A stored endpoint. ``state`` holds what changes while it runs: current weights and
+    replica counts per variant, autoscaling policies and the last deployment."""
+
+    name: str
+    config_name: str
+    status: EndpointStatus
+    created_at: float
+    updated_at: float
+    failure_reason: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScalingActivity:
+    """One autoscaling or capacity change of an endpoint variant."""
+
+    endpoint: str
+    variant: str
+    timestamp: float
+    from_replicas: int
+    to_replicas: int
+    cause: str
+    status: str = "Successful"

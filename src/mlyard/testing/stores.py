@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from mlyard.core.records import JobStatus, JobType, MetricPoint, TableRecord
+from mlyard.core.records import (
+    EndpointStatus,
+    JobStatus,
+    JobType,
+    MetricPoint,
+    ScalingActivity,
+    TableRecord,
+)
 from mlyard.core.stores.base import MetadataStore
 from mlyard.errors import ConflictError, NotFoundError
 
@@ -106,3 +113,30 @@ class MetadataStoreConformance:
 
     def test_schema_version(self, store: MetadataStore) -> None:
         assert store.schema_version() >= 1
+
+    def test_endpoints(self, store: MetadataStore) -> None:
+        store.create_endpoint_config("cfg", {"variants": [1]})
+        with pytest.raises(ConflictError):
+            store.create_endpoint_config("cfg", {})
+        assert store.get_endpoint_config("cfg").spec == {"variants": [1]}
+        rec = store.create_endpoint("ep", "cfg", {"weights": {"A": 1.0}})
+        assert rec.status is EndpointStatus.CREATING and rec.state == {"weights": {"A": 1.0}}
+        with pytest.raises(ConflictError):
+            store.create_endpoint("ep", "cfg", {})
+        rec = store.update_endpoint("ep", status=EndpointStatus.FAILED, failure_reason="boom")
+        assert rec.failure_reason == "boom"
+        rec = store.update_endpoint("ep", status=EndpointStatus.IN_SERVICE, clear_failure=True,
+                                    state={"weights": {"A": 2.0}})
+        assert rec.failure_reason is None and rec.state["weights"]["A"] == 2.0
+        assert [e.name for e in store.list_endpoints()] == ["ep"]
+        store.add_scaling_activity(ScalingActivity("ep", "A", 1.0, 1, 2, "target tracking"))
+        assert [a.to_replicas for a in store.list_scaling_activities("ep")] == [2]
+        store.delete_endpoint("ep")
+        assert store.list_scaling_activities("ep") == []
+        with pytest.raises(NotFoundError):
+            store.get_endpoint("ep")
+        with pytest.raises(NotFoundError):
+            store.update_endpoint("ep", status=EndpointStatus.IN_SERVICE)
+        store.delete_endpoint_config("cfg")
+        with pytest.raises(NotFoundError):
+            store.get_endpoint_config("cfg")

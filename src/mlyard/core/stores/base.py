@@ -11,12 +11,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mlyard.core.records import (
+    EndpointConfigRecord,
+    EndpointRecord,
+    EndpointStatus,
     JobRecord,
     JobStatus,
     JobType,
     LogLine,
     MetricPoint,
     ModelRecord,
+    ScalingActivity,
     TableRecord,
 )
 
@@ -106,6 +110,55 @@ class MetadataStore(ABC):
     @abstractmethod
     def delete_table(self, database: str, name: str) -> None:
         """Remove a table's registration (its files stay)."""
+
+    # -- endpoints -------------------------------------------------------------------
+    @abstractmethod
+    def create_endpoint_config(self, name: str, spec: dict[str, Any]) -> EndpointConfigRecord:
+        """Store an endpoint config; ConflictError if the name exists."""
+
+    @abstractmethod
+    def get_endpoint_config(self, name: str) -> EndpointConfigRecord:
+        """One endpoint config; NotFoundError if none."""
+
+    @abstractmethod
+    def list_endpoint_configs(self) -> list[EndpointConfigRecord]:
+        """Endpoint configs, newest first."""
+
+    @abstractmethod
+    def delete_endpoint_config(self, name: str) -> None:
+        """Remove an endpoint config."""
+
+    @abstractmethod
+    def create_endpoint(self, name: str, config_name: str,
+                        state: dict[str, Any]) -> EndpointRecord:
+        """Store a Creating endpoint; ConflictError if the name exists."""
+
+    @abstractmethod
+    def get_endpoint(self, name: str) -> EndpointRecord:
+        """One endpoint; NotFoundError if none."""
+
+    @abstractmethod
+    def list_endpoints(self) -> list[EndpointRecord]:
+        """Endpoints, newest first."""
+
+    @abstractmethod
+    def update_endpoint(self, name: str, *, status: EndpointStatus | None = None,
+                        config_name: str | None = None, state: dict[str, Any] | None = None,
+                        failure_reason: str | None = None,
+                        clear_failure: bool = False) -> EndpointRecord:
+        """Change the given fields of an endpoint."""
+
+    @abstractmethod
+    def delete_endpoint(self, name: str) -> None:
+        """Remove an endpoint and its scaling history."""
+
+    @abstractmethod
+    def add_scaling_activity(self, activity: ScalingActivity) -> None:
+        """Append to an endpoint's scaling history."""
+
+    @abstractmethod
+    def list_scaling_activities(self, endpoint: str) -> list[ScalingActivity]:
+        """An endpoint's scaling history, oldest first."""
 
     # -- housekeeping ----------------------------------------------------------------
     @abstractmethod
