@@ -43,6 +43,9 @@ _LAZY = {
     "default_workspace": "mlyard.sdk.session",
     "set_default_workspace": "mlyard.sdk.session",
     "report_metric": "mlyard.sdk.metrics",
+    "Predictor": "mlyard.sdk.endpoints",
+    "create_endpoint": "mlyard.sdk.endpoints",
+    "production_variant": "mlyard.sdk.endpoints",
 }
 
 

@@ -60,7 +60,28 @@ class WorkspaceError(MlyardError):
     code = "WorkspaceError"
 
 
+class PayloadTooLarge(ValidationError):
+    """A request body is larger than the server accepts."""
+
+    code = "PayloadTooLarge"
+
+
+class ModelError(MlyardError):
+    """The model failed on a request (SageMaker Runtime's ModelError)."""
+
+    code = "ModelError"
+
+
+class ServiceUnavailable(MlyardError):
+    """No replica can take the request now (overloaded or starting)."""
+
+    code = "ServiceUnavailable"
+
+
 HTTP_STATUS: dict[type[MlyardError], int] = {
+    PayloadTooLarge: 413,
+    ModelError: 424,
+    ServiceUnavailable: 503,
     ValidationError: 400,
     DataError: 400,
     SQLQueryError: 400,

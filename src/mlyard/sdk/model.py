@@ -61,6 +61,18 @@ class Model:
         return evaluate_model(self.loaded, texts, labels, out_dir=Path(output_dir),
                               threshold=threshold, positive_label=positive_label)
 
+    def deploy(self, endpoint_name: str, *, initial_instance_count: int = 1,
+               variant_name: str = "AllTraffic", data_capture: dict[str, Any] | None = None,
+               wait: bool = True) -> Any:
+        """Deploy to a real-time endpoint with one variant; starts ``mlyard server`` in the
+        background if none runs. Returns a :class:`~mlyard.sdk.endpoints.Predictor`."""
+        from mlyard.sdk.endpoints import create_endpoint, production_variant
+
+        variant = production_variant(self.name, variant_name,
+                                     initial_instance_count=initial_instance_count)
+        return create_endpoint(endpoint_name, [variant], data_capture=data_capture, wait=wait,
+                               workspace=self.workspace)
+
     def transformer(self, output_path: str | Path | None = None, *,
                     accept: str = "application/jsonlines", content_type: str | None = None,
                     batch_size: int = 256, workers: int = 1, join_source: str = "None",

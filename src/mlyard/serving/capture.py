@@ -1,0 +1,450 @@
+"""Endpoint data capture in SageMaker Model Monitor's format.
+
+A :class:`CaptureWriter` records sampled requests and responses of one endpoint as JSON
+Lines, one object per request, exactly as SageMaker data capture writes them::
+
+    {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT",
+                                       "data": "1,2,3", "encoding": "CSV"},
+                     "endpointOutput": {"observedContentType": "application/json",
+                                        "mode": "OUTPUT", "data": "[...]",
+                                        "encoding": "JSON"}},
+     "eventMetadata": {"eventId": "...", "inferenceId": "...",
+                       "inferenceTime": "2026-11-23T12:00:00Z"},
+     "eventVersion": "0"}
+
+(one line each in the files). ``data`` is the payload as text with encoding ``CSV`` or
+``JSON`` when its content type is one of the configured CSV / JSON content types and it is
+valid UTF-8, else its base64 with encoding ``BASE64``. ``inferenceId`` is present only when
+the request carried one (as in SageMaker). A part the config does not capture
+(``capture_options``) is left out of ``captureData``.
+
+Files live at ``<root>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` (UTC,
+the time the file was started, SageMaker's layout). A variant's file is rotated when it is
+``rotation_seconds`` old or the hour changes; which file a record goes to is decided by the
+writer's clock at :meth:`CaptureWriter.capture` time, so it does not depend on when the
+buffer is flushed.
+
+Hot path: :meth:`CaptureWriter.capture` only appends a tuple to an in-memory list under a
+lock. A daemon flusher thread serializes and writes the buffer every ``flush_interval``
+seconds (sooner when ``max_buffer`` records are waiting). Each flush appends whole lines
+to a file in one ``write`` call, so a file never holds half a line once the write returns
+and writes never interleave. (A reader racing a large write may still see a prefix of it,
+since the OS copies it page by page; :func:`read_capture` therefore ignores a final line
+without its newline.) Call :meth:`CaptureWriter.close` (or use the
+writer as a context manager) to flush the rest; an ``atexit`` hook flushes writers left
+open at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import heapq
+import json
+import logging
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlyard.errors import DataError
+
+_log = logging.getLogger(__name__)
+
+CaptureOption = Literal["Input", "Output"]
+
+#: Content types captured as text with encoding ``CSV`` / ``JSON`` unless configured.
+DEFAULT_CSV_CONTENT_TYPES = ("text/csv",)
+DEFAULT_JSON_CONTENT_TYPES = (
+    "application/json",
+    "application/jsonlines",
+    "application/x-ndjson",
+    "application/jsonl",
+)
+#: Files per variant sort by their path; this is the pattern of a capture file's name.
+FILE_SUFFIX = ".jsonl"
+
+
+def _both() -> list[CaptureOption]:
+    return ["Input", "Output"]
+
+
+class DataCaptureConfig(BaseModel):
+    """Data capture settings of an endpoint config (SageMaker's ``DataCaptureConfig``).
+
+    Accepts SageMaker's field names too: ``EnableCapture``, ``InitialSamplingPercentage``,
+    ``CaptureOptions`` (``[{"CaptureMode": "Input"}, ...]`` or ``["Input", ...]``),
+    ``DestinationS3Uri`` and ``CaptureContentTypeHeader`` (``{"CsvContentTypes": [...],
+    "JsonContentTypes": [...]}``). Unlike SageMaker, whose default without that header is
+    base64 for everything, CSV and JSON payloads are captured as readable text by default.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    enabled: bool = Field(default=False, alias="EnableCapture")
+    sampling_percentage: float = Field(
+        default=100.0, ge=0.0, le=100.0, alias="InitialSamplingPercentage"
+    )
+    capture_options: list[CaptureOption] = Field(
+        default_factory=_both, min_length=1, alias="CaptureOptions"
+    )
+    #: Artifact URI the captured files belong to (the endpoint manager fills the default).
+    destination: str | None = Field(default=None, alias="DestinationS3Uri")
+    rotation_seconds: float = Field(default=3600.0, gt=0.0, le=86400.0,
+                                    alias="RotationSeconds")
+    csv_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CSV_CONTENT_TYPES), alias="CsvContentTypes"
+    )
+    json_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_JSON_CONTENT_TYPES), alias="JsonContentTypes"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _content_type_header(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "CaptureContentTypeHeader" in data:
+            data = dict(data)
+            header = data.pop("CaptureContentTypeHeader") or {}
+            if not isinstance(header, dict):
+                raise ValueError("CaptureContentTypeHeader must be an object")
+            for key in ("CsvContentTypes", "JsonContentTypes"):
+                if key in header:
+                    data[key] = header[key]
+            unknown = set(header) - {"CsvContentTypes", "JsonContentTypes"}
+            if unknown:
+                raise ValueError(f"unknown CaptureContentTypeHeader keys: {sorted(unknown)}")
+        return data
+
+    @field_validator("capture_options", mode="before")
+    @classmethod
+    def _options(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        out: list[Any] = []
+        for item in value:
+            if isinstance(item, dict) and set(item) == {"CaptureMode"}:
+                item = item["CaptureMode"]
+            if isinstance(item, str):
+                item = item.strip().capitalize()
+            if item not in out:
+                out.append(item)
+        return out
+
+    @field_validator("csv_content_types", "json_content_types")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        return [_media_type(v) for v in value if v.strip()]
+
+
+def _media_type(content_type: str) -> str:
+    """``content_type`` without parameters, lower case (``Text/CSV; charset=x`` ->
+    ``text/csv``)."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def iso_time(epoch: float) -> str:
+    """``epoch`` as SageMaker's ``inferenceTime``: ``2026-11-23T12:00:00Z`` (UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def decode_data(part: dict[str, Any]) -> bytes:
+    """The payload bytes of an ``endpointInput`` / ``endpointOutput`` entry."""
+    data = part.get("data", "")
+    if not isinstance(data, str):
+        raise DataError(f"capture data must be a string, got {type(data).__name__}")
+    if part.get("encoding") == "BASE64":
+        try:
+            return base64.b64decode(data, validate=True)
+        except ValueError as exc:
+            raise DataError(f"bad BASE64 capture data: {exc}") from None
+    return data.encode("utf-8")
+
+
+# (clock time, variant, event id, inference id, request body, request content type,
+#  response body, response content type, inference time)
+_Entry = tuple[float, str, str, str | None, bytes, str, bytes, str, float]
+
+
+@dataclass
+class _VariantFile:
+    path: Path
+    start: float
+    hour: tuple[int, int, int, int]
+
+
+class CaptureWriter:
+    """Buffers captured requests of one endpoint and writes them as JSON Lines (see the
+    module docstring).
+
+    ``root`` is the capture folder (files go below ``root/<endpoint>``); ``clock`` decides
+    file names and rotation; ``rng`` is the sampling randomness (seed it in tests);
+    ``flush_interval`` (seconds) bounds how long a record waits in memory; ``max_buffer``
+    records waiting wake the flusher early.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        endpoint: str,
+        config: DataCaptureConfig,
+        clock: Callable[[], float] = time.time,
+        *,
+        rng: random.Random | None = None,
+        flush_interval: float = 1.0,
+        max_buffer: int = 10_000,
+    ) -> None:
+        if not flush_interval > 0:
+            raise ValueError(f"flush_interval must be > 0, got {flush_interval}")
+        self.root = Path(root)
+        self.endpoint = endpoint
+        self.config = config
+        self._clock = clock
+        self._rand = (rng if rng is not None else random.Random()).random
+        self._threshold = config.sampling_percentage / 100.0 if config.enabled else 0.0
+        self._input = "Input" in config.capture_options
+        self._output = "Output" in config.capture_options
+        self._csv = frozenset(config.csv_content_types)
+        self._json = frozenset(config.json_content_types)
+        self._rotation = config.rotation_seconds
+        self._flush_interval = flush_interval
+        self._max_buffer = max_buffer
+        self._lock = threading.Lock()  # guards _buffer, _thread, _closed
+        self._flush_lock = threading.Lock()  # serializes flushes (file state, writes)
+        self._buffer: list[_Entry] = []
+        self._files: dict[str, _VariantFile] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        #: Records lost: captured after close, or in a batch that failed to write.
+        self.dropped = 0
+        #: Records written so far.
+        self.written = 0
+
+    @property
+    def endpoint_dir(self) -> Path:
+        """The folder this writer's files go below: ``root/<endpoint>``."""
+        return self.root / self.endpoint
+
+    def should_capture(self) -> bool:
+        """Whether to capture the next request (the sampling decision)."""
+        threshold = self._threshold
+        return threshold >= 1.0 or (threshold > 0.0 and self._rand() < threshold)
+
+    def capture(
+        self,
+        *,
+        variant: str,
+        event_id: str,
+        inference_id: str | None,
+        request_body: bytes,
+        request_content_type: str,
+        response_body: bytes,
+        response_content_type: str,
+        inference_time: float,
+    ) -> None:
+        """Queue one request/response pair (``inference_time``: epoch seconds). Call it for
+        requests :meth:`should_capture` selected; it does not sample again."""
+        entry: _Entry = (
+            self._clock(), variant, event_id, inference_id, request_body,
+            request_content_type, response_body, response_content_type, inference_time,
+        )
+        with self._lock:
+            if self._closed:
+                self.dropped += 1
+                return
+            self._buffer.append(entry)
+            if self._thread is None:
+                self._start()
+            elif len(self._buffer) >= self._max_buffer:
+                self._wake.set()
+
+    def _start(self) -> None:
+        """Start the flusher thread (``_lock`` held)."""
+        self._thread = threading.Thread(
+            target=self._run, name=f"capture-{self.endpoint}", daemon=True
+        )
+        self._thread.start()
+        atexit.register(self.close)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            if self._closed:
+                return
+            try:
+                self.flush()
+            except Exception:  # keep capturing; the batch is counted in ``dropped``
+                _log.exception("data capture of endpoint %s failed to write", self.endpoint)
+
+    def flush(self) -> None:
+        """Write everything buffered now (whole lines, one write per file)."""
+        with self._flush_lock:
+            with self._lock:
+                pending, self._buffer = self._buffer, []
+            if not pending:
+                return
+            done = 0
+            try:
+                groups: dict[Path, list[bytes]] = {}
+                for entry in pending:
+                    path = self._file_for(entry[1], entry[0])
+                    groups.setdefault(path, []).append(self._encode(entry))
+                for path, lines in groups.items():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _append(path, b"".join(lines))
+                    done += len(lines)
+            finally:
+                self.written += done
+                self.dropped += len(pending) - done
+
+    def _file_for(self, variant: str, t: float) -> Path:
+        """The file a record captured at ``t`` goes to, rotating as needed."""
+        current = self._files.get(variant)
+        g = time.gmtime(t)
+        hour = (g.tm_year, g.tm_mon, g.tm_mday, g.tm_hour)
+        if current is None or current.hour != hour or t - current.start >= self._rotation:
+            millis = int(t * 1000) % 1000
+            name = f"{g.tm_min:02d}-{g.tm_sec:02d}-{millis:03d}-{uuid.uuid4()}{FILE_SUFFIX}"
+            folder = (
+                self.endpoint_dir / variant / f"{g.tm_year:04d}" / f"{g.tm_mon:02d}"
+                / f"{g.tm_mday:02d}" / f"{g.tm_hour:02d}"
+            )
+            current = _VariantFile(path=folder / name, start=t, hour=hour)
+            self._files[variant] = current
+        return current.path
+
+    def _part(self, body: bytes, content_type: str, mode: str) -> dict[str, str]:
+        media = _media_type(content_type)
+        encoding = "CSV" if media in self._csv else "JSON" if media in self._json else None
+        if encoding is not None:
+            try:
+                data = body.decode("utf-8")
+            except UnicodeDecodeError:
+                encoding = None
+        if encoding is None:
+            encoding, data = "BASE64", base64.b64encode(body).decode("ascii")
+        return {"observedContentType": content_type, "mode": mode, "data": data,
+                "encoding": encoding}
+
+    def _encode(self, entry: _Entry) -> bytes:
+        (_, _, event_id, inference_id, req, req_type, resp, resp_type, inference_time) = entry
+        capture: dict[str, Any] = {}
+        if self._input:
+            capture["endpointInput"] = self._part(req, req_type, "INPUT")
+        if self._output:
+            capture["endpointOutput"] = self._part(resp, resp_type, "OUTPUT")
+        meta: dict[str, str] = {"eventId": event_id}
+        if inference_id is not None:
+            meta["inferenceId"] = inference_id
+        meta["inferenceTime"] = iso_time(inference_time)
+        record = {"captureData": capture, "eventMetadata": meta, "eventVersion": "0"}
+        text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8") + b"\n"
+
+    def close(self) -> None:
+        """Stop the flusher and write what is buffered. Later captures are dropped
+        (counted in :attr:`dropped`). Idempotent."""
+        with self._lock:
+            already = self._closed
+            self._closed = True
+            thread = self._thread
+        if already:
+            return
+        self._wake.set()
+        if thread is not None:
+            atexit.unregister(self.close)
+            if thread is not threading.current_thread():
+                thread.join()
+        self.flush()
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _append(path: Path, data: bytes) -> None:
+    """Append ``data`` (whole lines) to ``path`` in one ``write`` where the OS allows."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    finally:
+        os.close(fd)
+
+
+def capture_files(root: Path, endpoint: str, variant: str | None = None) -> list[Path]:
+    """The capture files of ``endpoint`` (of one variant if given), oldest first per
+    variant (sorted by variant, then by path)."""
+    base = Path(root) / endpoint
+    if not base.is_dir():
+        return []
+    variants = [variant] if variant is not None else sorted(
+        p.name for p in base.iterdir() if p.is_dir()
+    )
+    files: list[Path] = []
+    for v in variants:
+        vdir = base / v
+        if vdir.is_dir():
+            files.extend(sorted(vdir.glob(f"*/*/*/*/*{FILE_SUFFIX}")))
+    return files
+
+
+def _read_file(path: Path, variant: str) -> Iterator[dict[str, Any]]:
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    # The last element is b"" for a complete file, or a line still being written.
+    for lineno, line in enumerate(lines[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise DataError(f"{path}:{lineno}: not a JSON capture record: {exc}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("eventMetadata"), dict):
+            raise DataError(f"{path}:{lineno}: not a capture record (no eventMetadata)")
+        record["variant"] = variant
+        yield record
+
+
+def _read_variant(files: list[Path], variant: str) -> Iterator[dict[str, Any]]:
+    for path in files:
+        yield from _read_file(path, variant)
+
+
+def _time_key(record: dict[str, Any]) -> str:
+    return str(record["eventMetadata"].get("inferenceTime", ""))
+
+
+def read_capture(root: Path, endpoint: str) -> Iterator[dict[str, Any]]:
+    """Every captured record of ``endpoint`` below ``root``, oldest first, each with a
+    ``"variant"`` key added (from its path). Variants are merged by ``inferenceTime``; a
+    variant's own records come in the order they were written. A final line still being
+    written (no newline yet) is skipped; a malformed line raises
+    :class:`~mlyard.errors.DataError` naming the file and line."""
+    by_variant: dict[str, list[Path]] = {}
+    for path in capture_files(root, endpoint):
+        variant = path.relative_to(Path(root) / endpoint).parts[0]
+        by_variant.setdefault(variant, []).append(path)
+    streams = [_read_variant(files, v) for v, files in by_variant.items()]
+    if len(streams) == 1:
+        yield from streams[0]
+    else:
+        yield from heapq.merge(*streams, key=_time_key)

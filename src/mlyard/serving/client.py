@@ -1,0 +1,134 @@
+"""HTTP client of the server's endpoint API; raises mlyard errors for error responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from mlyard.errors import (
+    ConflictError,
+    MlyardError,
+    ModelError,
+    NotFoundError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationError,
+)
+
+_BY_STATUS: dict[int, type[MlyardError]] = {
+    400: ValidationError, 404: NotFoundError, 409: ConflictError, 413: PayloadTooLarge,
+    415: ValidationError, 424: ModelError, 429: ServiceUnavailable, 503: ServiceUnavailable,
+}
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """Raise the mlyard error matching an error response."""
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+        message = f"{body.get('ErrorCode', 'Error')}: {body.get('Message', '')}"
+    except ValueError:
+        message = response.text[:500]
+    raise _BY_STATUS.get(response.status_code, MlyardError)(message)
+
+
+class EndpointsClient:
+    """The control and data plane of one server (``url`` like ``http://127.0.0.1:8080``)."""
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, method: str, path: str, payload: Any = None,
+              params: dict[str, Any] | None = None) -> Any:
+        try:
+            response = self.http.request(method, path, json=payload, params=params)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"cannot reach mlyard server at {self.url}: {exc}") \
+                from None
+        raise_for_error(response)
+        return response.json() if response.content else None
+
+    def create_endpoint_config(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/api/endpoint-configs", spec)  # type: ignore[no-any-return]
+
+    def create_endpoint(self, name: str, config_name: str) -> dict[str, Any]:
+        return self._call("POST", "/api/endpoints",  # type: ignore[no-any-return]
+                          {"EndpointName": name, "EndpointConfigName": config_name})
+
+    def describe_endpoint(self, name: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/endpoints/{name}")  # type: ignore[no-any-return]
+
+    def list_endpoints(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/api/endpoints")  # type: ignore[no-any-return]
+
+    def update_endpoint(self, name: str, config_name: str,
+                        deployment: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("PUT", f"/api/endpoints/{name}",  # type: ignore[no-any-return]
+                          {"EndpointConfigName": config_name, "DeploymentConfig": deployment})
+
+    def delete_endpoint(self, name: str) -> None:
+        self._call("DELETE", f"/api/endpoints/{name}")
+
+    def update_weights_and_capacities(self, name: str,
+                                      desired: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", f"/api/endpoints/{name}/weights",  # type: ignore[no-any-return]
+                          {"DesiredWeightsAndCapacities": desired})
+
+    def metrics(self, name: str, metric: str, *, variant: str | None = None,
+                period: float = 60, stat: str = "Sum", start: float | None = None,
+                end: float | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"metric": metric, "period": period, "stat": stat}
+        for key, value in (("variant", variant), ("start", start), ("end", end)):
+            if value is not None:
+                params[key] = value
+        return self._call("GET", f"/api/endpoints/{name}/metrics",  # type: ignore[no-any-return]
+                          params=params)["Datapoints"]
+
+    def put_scaling_policy(self, name: str, variant: str,
+                           policy: dict[str, Any]) -> dict[str, Any]:
+        return self._call(  # type: ignore[no-any-return]
+            "PUT", f"/api/endpoints/{name}/variants/{variant}/scaling-policy", policy)
+
+    def delete_scaling_policy(self, name: str, variant: str) -> None:
+        self._call("DELETE", f"/api/endpoints/{name}/variants/{variant}/scaling-policy")
+
+    def scaling_activities(self, name: str) -> list[dict[str, Any]]:
+        return self._call(  # type: ignore[no-any-return]
+            "GET", f"/api/endpoints/{name}/scaling-activities")
+
+    def ab_report(self, name: str, ground_truth: dict[str, str] | None = None,
+                  html: bool = False) -> Any:
+        params = {"format": "html"} if html else None
+        response = self.http.post(f"/api/endpoints/{name}/ab-report",
+                                  json={"GroundTruth": ground_truth}, params=params)
+        raise_for_error(response)
+        return response.text if html else response.json()
+
+    def invoke(self, name: str, body: bytes | str | Any, *,
+               content_type: str = "application/json", accept: str = "application/json",
+               target_variant: str | None = None,
+               inference_id: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """InvokeEndpoint: the response body and headers."""
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        data = body.encode() if isinstance(body, str) else body
+        headers = {"Content-Type": content_type, "Accept": accept}
+        if target_variant:
+            headers["X-Amzn-SageMaker-Target-Variant"] = target_variant
+        if inference_id:
+            headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
+        try:
+            response = self.http.post(f"/endpoints/{name}/invocations", content=data,
+                                      headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"cannot reach mlyard server at {self.url}: {exc}") \
+                from None
+        raise_for_error(response)
+        return response.content, dict(response.headers)

@@ -1,0 +1,625 @@
+"""The endpoint manager: lifecycle, invocation, weights, autoscaling and blue/green updates
+of every endpoint a server hosts, persisted in the metadata store.
+
+Every change is validated completely before anything is touched, so a bad request changes
+nothing. Long operations (starting replicas, deployments) run as asyncio tasks while the
+endpoint shows ``Creating`` / ``Updating`` / ``RollingBack``; their outcome is written back
+to the store, and ``restore()`` brings every stored endpoint back after a server restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlyard.core.records import EndpointRecord, EndpointStatus, ScalingActivity
+from mlyard.core.workspace import Workspace
+from mlyard.errors import ConflictError, NotFoundError, ValidationError
+from mlyard.serving.autoscaling import ScalerState, decide
+from mlyard.serving.capture import CaptureWriter
+from mlyard.serving.endpoint_specs import (
+    MAX_REPLICAS,
+    DeploymentConfig,
+    EndpointConfig,
+    TargetTrackingPolicy,
+)
+from mlyard.serving.metrics import MetricsRecorder
+from mlyard.serving.pool import InvokeResult, ReplicaPool
+from mlyard.serving.runtime import EndpointRuntime, Fleet, VariantRuntime
+
+LIVE = (EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK)
+
+
+@dataclass
+class ServerOptions:
+    """Tunables of a server; small values make tests fast."""
+
+    max_body_bytes: int = 6 * 1024 * 1024
+    autoscale_interval: float = 10.0
+    monitor_interval: float = 5.0
+    alarm_interval: float = 0.5
+    replica_start_timeout: float = 120.0
+    max_in_flight_per_replica: int = 64
+
+
+@dataclass
+class _Managed:
+    runtime: EndpointRuntime | None = None
+    task: asyncio.Task[None] | None = None
+    scalers: dict[str, ScalerState] = field(default_factory=dict)
+
+
+def _green_key(endpoint: str) -> str:
+    return f"{endpoint}/green"
+
+
+def _top_label(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        label = data[0].get("label")
+        return str(label[0]) if isinstance(label, list) and label else None
+    return None
+
+
+class EndpointManager:
+    """All endpoints of one server process."""
+
+    def __init__(self, ws: Workspace, metrics: MetricsRecorder,
+                 options: ServerOptions | None = None) -> None:
+        self.ws = ws
+        self.metrics = metrics
+        self.options = options or ServerOptions()
+        self.run_dir = ws.settings.home / "server" / "replicas"
+        self.capture_root = ws.settings.home / "datacapture"
+        self._eps: dict[str, _Managed] = {}
+        self._lock = asyncio.Lock()
+        self._background: list[asyncio.Task[None]] = []
+
+    # -- helpers ----------------------------------------------------------------------
+    def _model_dir(self, model_name: str) -> Path:
+        rec = self.ws.store.get_model(model_name)
+        return self.ws.artifacts.materialize(rec.uri, self.ws.cache_dir)
+
+    def _config(self, name: str) -> EndpointConfig:
+        return EndpointConfig.model_validate(self.ws.store.get_endpoint_config(name).spec)
+
+    def _check_models(self, config: EndpointConfig) -> None:
+        from mlyard.models import read_manifest
+
+        names = [v.model_name for v in config.production_variants]
+        if config.shadow_variant is not None:
+            names.append(config.shadow_variant.model_name)
+        for model_name in names:
+            read_manifest(self._model_dir(model_name))
+
+    async def _pool(self, endpoint: str, variant: str, model_name: str,
+                    replicas: int) -> ReplicaPool:
+        pool = ReplicaPool(self._model_dir(model_name),
+                           self.run_dir / endpoint / f"{variant}-{uuid.uuid4().hex[:6]}",
+                           replicas, name=f"{endpoint}/{variant}",
+                           max_in_flight_per_replica=self.options.max_in_flight_per_replica,
+                           start_timeout=self.options.replica_start_timeout)
+        started = time.monotonic()
+        try:
+            await pool.start()
+        except BaseException:
+            await pool.close(drain=False)
+            raise
+        self.metrics.record(endpoint, variant, "ModelSetupTime",
+                            (time.monotonic() - started) * 1e6)
+        return pool
+
+    async def _fleet(self, endpoint: str, config: EndpointConfig,
+                     state: Mapping[str, Any] | None = None) -> Fleet:
+        weights = dict((state or {}).get("weights", {}))
+        counts = dict((state or {}).get("replicas", {}))
+        variants: dict[str, VariantRuntime] = {}
+        try:
+            for v in config.production_variants:
+                replicas = int(counts.get(v.variant_name, v.initial_replica_count))
+                pool = await self._pool(endpoint, v.variant_name, v.model_name, replicas)
+                variants[v.variant_name] = VariantRuntime(
+                    v.variant_name, v.model_name,
+                    float(weights.get(v.variant_name, v.initial_weight)), pool)
+        except BaseException:
+            await asyncio.gather(*(x.pool.close(drain=False) for x in variants.values()))
+            raise
+        return Fleet(config, variants)
+
+    async def _runtime(self, name: str, config: EndpointConfig,
+                       state: Mapping[str, Any] | None) -> EndpointRuntime:
+        fleet = await self._fleet(name, config, state)
+        shadow = None
+        if config.shadow_variant is not None:
+            s = config.shadow_variant
+            try:
+                pool = await self._pool(name, s.variant_name, s.model_name,
+                                        s.initial_replica_count)
+            except BaseException:
+                await asyncio.gather(*(p.close(drain=False) for p in fleet.pools()))
+                raise
+            shadow = VariantRuntime(s.variant_name, s.model_name, 0.0, pool, shadow=True,
+                                    sampling=s.sampling_percentage / 100.0)
+        capture = None
+        if config.data_capture.enabled:
+            capture = CaptureWriter(self.capture_root, name, config.data_capture)
+        return EndpointRuntime(name, fleet, shadow=shadow, capture=capture)
+
+    def _state_of(self, rt: EndpointRuntime, base: Mapping[str, Any]) -> dict[str, Any]:
+        state = dict(base)
+        state["weights"] = {n: v.weight for n, v in rt.blue.variants.items()}
+        state["replicas"] = {n: v.pool.replicas for n, v in rt.blue.variants.items()}
+        return state
+
+    def _get(self, name: str) -> tuple[EndpointRecord, _Managed]:
+        rec = self.ws.store.get_endpoint(name)
+        return rec, self._eps.setdefault(name, _Managed())
+
+    def _live(self, name: str) -> EndpointRuntime:
+        managed = self._eps.get(name)
+        if managed is None or managed.runtime is None:
+            rec = self.ws.store.get_endpoint(name)
+            raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
+        return managed.runtime
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._background.append(task)
+        task.add_done_callback(lambda t: self._background.remove(t)
+                               if t in self._background else None)
+        return task
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def create_endpoint_config(self, spec: Mapping[str, Any]) -> EndpointConfig:
+        """Validate and store an endpoint config (its models must exist)."""
+        try:
+            config = EndpointConfig.model_validate(spec)
+        except ValueError as exc:
+            raise ValidationError(f"invalid endpoint config: {exc}") from None
+        self._check_models(config)
+        self.ws.store.create_endpoint_config(config.name,
+                                             config.model_dump(mode="json", by_alias=True))
+        return config
+
+    async def create_endpoint(self, name: str, config_name: str) -> EndpointRecord:
+        """Create an endpoint from a stored config; replicas start in the background."""
+        from mlyard.core.specs import check_job_name
+
+        check_job_name(name)
+        config = self._config(config_name)
+        self._check_models(config)
+        rec = self.ws.store.create_endpoint(name, config_name, {})
+        managed = self._eps.setdefault(name, _Managed())
+        managed.task = self._spawn(self._bring_up(name, config, None))
+        return rec
+
+    async def _bring_up(self, name: str, config: EndpointConfig,
+                        state: Mapping[str, Any] | None) -> None:
+        try:
+            rt = await self._runtime(name, config, state)
+        except Exception as exc:
+            self.ws.store.update_endpoint(name, status=EndpointStatus.FAILED,
+                                          failure_reason=f"replicas did not start: {exc}")
+            return
+        managed = self._eps.setdefault(name, _Managed())
+        managed.runtime = rt
+        rec = self.ws.store.get_endpoint(name)
+        self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
+                                      state=self._state_of(rt, rec.state), clear_failure=True)
+        for v in rt.blue.variants.values():
+            self.metrics.set_gauge(name, v.name, "Replicas", v.pool.replicas)
+
+    async def restore(self) -> list[str]:
+        """Start every stored endpoint that was live (or being created) when the server
+        stopped, with its last weights and replica counts. Returns their names."""
+        names = []
+        for rec in self.ws.store.list_endpoints():
+            if rec.status in (*LIVE, EndpointStatus.CREATING):
+                config = self._config(rec.config_name)
+                self.ws.store.update_endpoint(rec.name, status=EndpointStatus.CREATING)
+                managed = self._eps.setdefault(rec.name, _Managed())
+                managed.task = self._spawn(self._bring_up(rec.name, config, rec.state))
+                names.append(rec.name)
+        return names
+
+    async def wait_until_settled(self, name: str, timeout: float = 120.0) -> EndpointRecord:
+        """Wait until the endpoint is InService or Failed (tests, ``deploy(wait=True)``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rec = self.ws.store.get_endpoint(name)
+            if rec.status in (EndpointStatus.IN_SERVICE, EndpointStatus.FAILED):
+                return rec
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"endpoint {name!r} still {rec.status.value}")
+            await asyncio.sleep(0.1)
+
+    async def delete_endpoint(self, name: str) -> None:
+        """Stop routing, drain and stop every replica, forget the endpoint."""
+        self.ws.store.get_endpoint(name)
+        self.ws.store.update_endpoint(name, status=EndpointStatus.DELETING)
+        managed = self._eps.pop(name, None)
+        if managed is not None:
+            if managed.task is not None and not managed.task.done():
+                managed.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await managed.task
+            if managed.runtime is not None:
+                rt = managed.runtime
+                await asyncio.gather(*(p.close(drain=True) for p in rt.all_pools()))
+                if rt.capture is not None:
+                    rt.capture.close()
+        self.ws.store.delete_endpoint(name)
+        self.metrics.forget(name)
+        self.metrics.forget(_green_key(name))
+
+    async def close(self) -> None:
+        """Stop all replicas (endpoints stay stored, to be restored on the next start)."""
+        for task in list(self._background):
+            task.cancel()
+        for managed in self._eps.values():
+            rt = managed.runtime
+            if rt is not None:
+                await asyncio.gather(*(p.close(drain=False) for p in rt.all_pools()),
+                                     return_exceptions=True)
+                if rt.capture is not None:
+                    rt.capture.close()
+        self._eps.clear()
+
+    # -- invocation (the hot path) ---------------------------------------------------------
+    async def invoke(self, name: str, body: bytes, content_type: str, accept: str,
+                     target: str | None,
+                     inference_id: str | None) -> tuple[InvokeResult, str, str]:
+        """Route one request; returns the result, the variant name and the event id."""
+        managed = self._eps.get(name)
+        rt = managed.runtime if managed is not None else None
+        if rt is None:
+            rec = self.ws.store.get_endpoint(name)  # NotFoundError for unknown endpoints
+            raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
+        variant, green = rt.route(target)
+        started = time.perf_counter()
+        result = await variant.pool.invoke(body, content_type, accept)
+        elapsed = time.perf_counter() - started
+        event_id = uuid.uuid4().hex
+        self._record(name, variant, result, elapsed)
+        if green:
+            self._record(_green_key(name), variant, result, elapsed)
+        shadow = rt.shadow
+        if shadow is not None and result.status == 200 and rt.rng.random() < shadow.sampling:
+            self._spawn(self._shadow(name, shadow, body, content_type, accept, result))
+        capture = rt.capture
+        if capture is not None and capture.should_capture():
+            capture.capture(variant=variant.name, event_id=event_id, inference_id=inference_id,
+                            request_body=body, request_content_type=content_type,
+                            response_body=result.body,
+                            response_content_type=result.content_type,
+                            inference_time=time.time())
+        return result, variant.name, event_id
+
+    def _record(self, key: str, variant: VariantRuntime, result: InvokeResult,
+                elapsed: float) -> None:
+        m = self.metrics
+        v = variant.name
+        m.record(key, v, "Invocations", 1.0)
+        m.record(key, v, "InvocationsPerReplica", 1.0 / max(1, variant.pool.replicas))
+        m.record(key, v, "ModelLatency", result.model_seconds * 1e6)
+        m.record(key, v, "OverheadLatency", max(0.0, elapsed - result.model_seconds) * 1e6)
+        if result.status >= 500 or result.status == 424:
+            m.record(key, v, "Invocation5XXErrors", 1.0)
+        elif result.status >= 400:
+            m.record(key, v, "Invocation4XXErrors", 1.0)
+
+    async def _shadow(self, name: str, shadow: VariantRuntime, body: bytes, content_type: str,
+                      accept: str, live: InvokeResult) -> None:
+        started = time.perf_counter()
+        try:
+            result = await shadow.pool.invoke(body, content_type, "application/json")
+        except Exception:
+            self.metrics.record(name, shadow.name, "Invocation5XXErrors", 1.0)
+            return
+        self._record(name, shadow, result, time.perf_counter() - started)
+        if result.status == 200 and accept.startswith("application/json"):
+            live_label, shadow_label = _top_label(live.body), _top_label(result.body)
+            if live_label is not None and shadow_label is not None:
+                self.metrics.record(name, shadow.name, "ShadowAgreement",
+                                    1.0 if live_label == shadow_label else 0.0)
+
+    # -- weights and capacities ---------------------------------------------------------
+    async def update_weights_and_capacities(
+            self, name: str, desired: list[Mapping[str, Any]]) -> EndpointRecord:
+        """SageMaker's UpdateEndpointWeightsAndCapacities: new weights and/or replica counts
+        per variant, applied live. Everything is validated before anything changes."""
+        rec, _ = self._get(name)
+        if rec.status is not EndpointStatus.IN_SERVICE:
+            raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
+        rt = self._live(name)
+        if not desired:
+            raise ValidationError("DesiredWeightsAndCapacities is empty")
+        weights = {n: v.weight for n, v in rt.blue.variants.items()}
+        counts: dict[str, int] = {}
+        for item in desired:
+            vname = item.get("VariantName")
+            if vname not in rt.blue.variants:
+                raise ValidationError(f"endpoint {name!r} has no variant {vname!r}; "
+                                      f"variants: {sorted(rt.blue.variants)}")
+            if "DesiredWeight" in item:
+                weight = item["DesiredWeight"]
+                if not isinstance(weight, (int, float)) or isinstance(weight, bool) \
+                        or not math.isfinite(weight) or weight < 0:
+                    raise ValidationError(f"DesiredWeight of {vname} must be a number >= 0, "
+                                          f"got {weight!r}")
+                weights[vname] = float(weight)
+            if "DesiredInstanceCount" in item:
+                count = item["DesiredInstanceCount"]
+                if not isinstance(count, int) or isinstance(count, bool) \
+                        or not 1 <= count <= MAX_REPLICAS:
+                    raise ValidationError(f"DesiredInstanceCount of {vname} must be an "
+                                          f"integer in 1..{MAX_REPLICAS}, got {count!r}")
+                counts[vname] = count
+        if sum(weights.values()) <= 0:
+            raise ValidationError("at least one variant must keep a weight above 0")
+        self.ws.store.update_endpoint(name, status=EndpointStatus.UPDATING)
+        try:
+            for vname, count in counts.items():
+                await self._scale(name, rt.blue.variants[vname], count,
+                                  "UpdateEndpointWeightsAndCapacities")
+            for vname, weight in weights.items():
+                rt.blue.variants[vname].weight = weight
+            rt.blue.reweigh()
+        finally:
+            rec = self.ws.store.get_endpoint(name)
+            self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
+                                          state=self._state_of(rt, rec.state))
+        return self.ws.store.get_endpoint(name)
+
+    async def _scale(self, name: str, variant: VariantRuntime, count: int, cause: str) -> None:
+        before = variant.pool.replicas
+        if before == count:
+            return
+        status = "Successful"
+        try:
+            await variant.pool.scale(count)
+        except Exception as exc:
+            status = f"Failed: {exc}"
+            raise
+        finally:
+            self.ws.store.add_scaling_activity(ScalingActivity(
+                name, variant.name, time.time(), before, count, cause, status))
+            self.metrics.set_gauge(name, variant.name, "Replicas", variant.pool.replicas)
+
+    # -- autoscaling ---------------------------------------------------------------------
+    def put_scaling_policy(self, name: str, variant: str,
+                           spec: Mapping[str, Any]) -> TargetTrackingPolicy:
+        """Register a target-tracking policy for one variant (stored with the endpoint)."""
+        rec, managed = self._get(name)
+        config = self._config(rec.config_name)
+        if variant not in {v.variant_name for v in config.production_variants}:
+            raise ValidationError(f"endpoint {name!r} has no variant {variant!r}")
+        try:
+            policy = TargetTrackingPolicy.model_validate(spec)
+        except ValueError as exc:
+            raise ValidationError(f"invalid scaling policy: {exc}") from None
+        state = dict(rec.state)
+        policies = dict(state.get("autoscaling", {}))
+        policies[variant] = policy.model_dump(mode="json", by_alias=True)
+        state["autoscaling"] = policies
+        self.ws.store.update_endpoint(name, state=state)
+        managed.scalers[variant] = ScalerState()
+        return policy
+
+    def delete_scaling_policy(self, name: str, variant: str) -> None:
+        """Remove a variant's scaling policy."""
+        rec, managed = self._get(name)
+        state = dict(rec.state)
+        policies = dict(state.get("autoscaling", {}))
+        if policies.pop(variant, None) is None:
+            raise NotFoundError(f"endpoint {name!r} variant {variant!r} has no scaling policy")
+        state["autoscaling"] = policies
+        self.ws.store.update_endpoint(name, state=state)
+        managed.scalers.pop(variant, None)
+
+    async def autoscale_once(self, now: float | None = None) -> None:
+        """One pass of every scaling policy (the server calls it every interval)."""
+        now = time.time() if now is None else now
+        for name, managed in list(self._eps.items()):
+            rt = managed.runtime
+            if rt is None:
+                continue
+            rec = self.ws.store.get_endpoint(name)
+            if rec.status is not EndpointStatus.IN_SERVICE:
+                continue
+            for vname, spec in rec.state.get("autoscaling", {}).items():
+                variant = rt.blue.variants.get(vname)
+                if variant is None:
+                    continue
+                policy = TargetTrackingPolicy.model_validate(spec)
+                current = variant.pool.replicas
+                metric = self._policy_metric(name, variant, policy)
+                state = managed.scalers.setdefault(vname, ScalerState())
+                wanted = decide(policy, state, current, metric, now)
+                if wanted is not None and wanted != current:
+                    shown = "no data" if metric is None else f"{metric:.3f}"
+                    cause = (f"target tracking: {policy.metric} {shown}, "
+                             f"target {policy.target_value}")
+                    await self._scale(name, variant, wanted, cause)
+                    rec = self.ws.store.get_endpoint(name)
+                    self.ws.store.update_endpoint(name, state=self._state_of(rt, rec.state))
+
+    def _policy_metric(self, name: str, variant: VariantRuntime,
+                       policy: TargetTrackingPolicy) -> float | None:
+        window = policy.evaluation_seconds
+        replicas = max(1, variant.pool.replicas)
+        if policy.metric == "InvocationsPerReplica":
+            total = self.metrics.latest(name, "Invocations", variant=variant.name, window=window,
+                                        stat="Sum")
+            return 0.0 if total is None else total / replicas * (60.0 / window)
+        avg = self.metrics.latest(name, "ConcurrentRequests", variant=variant.name,
+                                  window=window, stat="Average")
+        return None if avg is None else avg / replicas
+
+    def sample_system_metrics(self) -> None:
+        """Record replica CPU, memory and concurrency gauges (the server calls it often)."""
+        for name, managed in self._eps.items():
+            rt = managed.runtime
+            if rt is None:
+                continue
+            variants = list(rt.blue.variants.values())
+            if rt.shadow is not None:
+                variants.append(rt.shadow)
+            for v in variants:
+                self.metrics.record(name, v.name, "ConcurrentRequests", float(v.pool.in_flight))
+                stats = v.pool.stats()
+                if stats:
+                    self.metrics.set_gauge(name, v.name, "MemoryBytes",
+                                           float(sum(s.rss_bytes for s in stats)))
+                    self.metrics.set_gauge(name, v.name, "CPUSeconds",
+                                           float(sum(s.cpu_seconds for s in stats)))
+                self.metrics.set_gauge(name, v.name, "Replicas", float(v.pool.replicas))
+
+    # -- blue/green updates ----------------------------------------------------------------
+    async def update_endpoint(self, name: str, config_name: str,
+                              deployment: Mapping[str, Any] | None = None) -> EndpointRecord:
+        """Move an endpoint to another config with blue/green traffic shifting; alarms on
+        the new fleet roll the update back."""
+        rec, managed = self._get(name)
+        if rec.status is not EndpointStatus.IN_SERVICE:
+            raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
+        if rec.config_name == config_name:
+            raise ValidationError(f"endpoint {name!r} already uses config {config_name!r}")
+        config = self._config(config_name)
+        self._check_models(config)
+        try:
+            plan = DeploymentConfig.model_validate(deployment or {})
+        except ValueError as exc:
+            raise ValidationError(f"invalid deployment config: {exc}") from None
+        self._live(name)
+        state = dict(rec.state)
+        state["deployment"] = {"status": "InProgress", "target_config": config_name,
+                               "from_config": rec.config_name, "started_at": time.time(),
+                               "plan": plan.model_dump(mode="json", by_alias=True),
+                               "steps": []}
+        rec = self.ws.store.update_endpoint(name, status=EndpointStatus.UPDATING, state=state)
+        managed.task = self._spawn(self._deploy(name, config, plan))
+        return rec
+
+    def _alarm(self, name: str, plan: DeploymentConfig, since: float) -> str | None:
+        rules = plan.auto_rollback
+        key = _green_key(name)
+        window = max(1.0, time.time() - since)
+        calls = self.metrics.latest(key, "Invocations", window=window, stat="Sum") or 0.0
+        if calls < rules.min_invocations:
+            return None
+        if rules.max_error_rate is not None:
+            errors = self.metrics.latest(key, "Invocation5XXErrors", window=window,
+                                         stat="Sum") or 0.0
+            if errors / calls > rules.max_error_rate:
+                return (f"error rate {errors / calls:.3f} of the new fleet is above "
+                        f"{rules.max_error_rate}")
+        if rules.max_p99_latency_ms is not None:
+            model = self.metrics.latest(key, "ModelLatency", window=window, stat="p99") or 0.0
+            overhead = self.metrics.latest(key, "OverheadLatency", window=window,
+                                           stat="p99") or 0.0
+            p99_ms = (model + overhead) / 1000.0
+            if p99_ms > rules.max_p99_latency_ms:
+                return (f"p99 latency {p99_ms:.1f} ms of the new fleet is above "
+                        f"{rules.max_p99_latency_ms} ms")
+        return None
+
+    async def _deploy(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
+        rt = self._live(name)
+        self.metrics.forget(_green_key(name))
+        steps: list[dict[str, Any]] = []
+
+        def save(endpoint_status: EndpointStatus | None = None, **extra: Any) -> None:
+            rec = self.ws.store.get_endpoint(name)
+            state = dict(rec.state)
+            state["deployment"] = {**state.get("deployment", {}), "steps": steps, **extra}
+            self.ws.store.update_endpoint(name, status=endpoint_status, state=state)
+
+        try:
+            green = await self._fleet(name, config)
+        except Exception as exc:
+            save(EndpointStatus.IN_SERVICE, status="Failed", reason=f"new fleet did not "
+                 f"start: {exc}")
+            self.ws.store.update_endpoint(name, failure_reason=f"update to {config.name} "
+                                          f"failed: new fleet did not start: {exc}")
+            return
+        rt.green = green
+        alarm: str | None = None
+        since = time.time()
+        for fraction in plan.traffic_routing.steps():
+            rt.green_fraction = fraction
+            steps.append({"fraction": fraction, "at": time.time()})
+            save()
+            bake_until = time.monotonic() + plan.traffic_routing.wait_seconds
+            while True:
+                alarm = self._alarm(name, plan, since)
+                if alarm is not None or time.monotonic() >= bake_until:
+                    break
+                await asyncio.sleep(self.options.alarm_interval)
+            if alarm is not None:
+                break
+        if alarm is not None:
+            self.ws.store.update_endpoint(name, status=EndpointStatus.ROLLING_BACK)
+            rt.green_fraction = 0.0
+            rt.green = None
+            await asyncio.gather(*(p.close(drain=True) for p in green.pools()))
+            save(EndpointStatus.IN_SERVICE, status="RolledBack", reason=alarm,
+                 ended_at=time.time())
+            self.ws.store.update_endpoint(name, failure_reason=f"update to {config.name} "
+                                          f"rolled back: {alarm}")
+            return
+        old = rt.blue
+        rt.blue, rt.green, rt.green_fraction = green, None, 0.0
+        rec = self.ws.store.get_endpoint(name)
+        state = self._state_of(rt, rec.state)
+        state["deployment"] = {**state.get("deployment", {}), "steps": steps,
+                               "status": "Completed", "ended_at": time.time()}
+        policies = state.get("autoscaling", {})
+        state["autoscaling"] = {v: p for v, p in policies.items() if v in green.variants}
+        self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE, state=state,
+                                      config_name=config.name, clear_failure=True)
+        await asyncio.sleep(plan.termination_wait_seconds)
+        await asyncio.gather(*(p.close(drain=True) for p in old.pools()))
+
+    # -- descriptions ------------------------------------------------------------------
+    def describe(self, name: str) -> dict[str, Any]:
+        """SageMaker's DescribeEndpoint, plus live replica counts and health."""
+        rec = self.ws.store.get_endpoint(name)
+        managed = self._eps.get(name)
+        rt = managed.runtime if managed is not None else None
+        variants = []
+        if rt is not None:
+            for v in rt.blue.variants.values():
+                variants.append({"VariantName": v.name, "ModelName": v.model_name,
+                                 "CurrentWeight": v.weight,
+                                 "CurrentInstanceCount": v.pool.replicas,
+                                 "HealthyInstanceCount": v.pool.healthy})
+        out: dict[str, Any] = {
+            "EndpointName": rec.name, "EndpointConfigName": rec.config_name,
+            "EndpointStatus": rec.status.value, "FailureReason": rec.failure_reason,
+            "CreationTime": rec.created_at, "LastModifiedTime": rec.updated_at,
+            "ProductionVariants": variants,
+            "AutoScaling": rec.state.get("autoscaling", {}),
+            "LastDeployment": rec.state.get("deployment"),
+        }
+        if rt is not None and rt.shadow is not None:
+            s = rt.shadow
+            out["ShadowProductionVariant"] = {
+                "VariantName": s.name, "ModelName": s.model_name,
+                "SamplingPercentage": s.sampling * 100,
+                "CurrentInstanceCount": s.pool.replicas}
+        if rt is not None and rt.green is not None:
+            out["PendingDeployment"] = {"TrafficFraction": rt.green_fraction,
+                                        "Variants": sorted(rt.green.variants)}
+        return out
