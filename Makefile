@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/mlyard demo
+	$(VENV)/bin/mlyard demo --ab
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

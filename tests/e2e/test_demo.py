@@ -23,7 +23,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     data = reviews_csv()
     if not data.exists():
         pytest.skip(f"reviews data not present at {data}")
-    proc = _run(tmp_path / "ws", "--data", str(data))
+    proc = _run(tmp_path / "ws", "--data", str(data), "--ab")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "ws" / "demo-summary.json").read_text())
     assert summary["transformed_rows"] == 22_626
@@ -32,6 +32,9 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert summary["n_test"] == summary["n_predictions"] > 2000
     assert summary["train_seconds"] > 0 and summary["train_words_per_second"] > 0
     assert Path(summary["evaluation_report"]).exists()
+    assert summary["ab_requests"] == 600 and summary["ab_traffic_to"] in {"A", "B"}
+    assert all(0.7 < acc < 1.0 for acc in summary["ab_accuracy"].values())
+    assert not (tmp_path / "ws" / "server.json").exists()  # the demo stopped its server
 
 
 def test_demo_without_data_says_where_to_get_it(tmp_path: Path) -> None:

@@ -171,6 +171,25 @@ def test_predictions_equal_in_process_ones(model_dir: Path, run_dir: Path) -> No
     run(main)
 
 
+def test_large_request_and_response(model_dir: Path, run_dir: Path) -> None:
+    model = load_model(model_dir)
+    texts = [f"{TEXTS[i % 4]} {'fabric ' * 300}{i}" for i in range(1000)]  # about 2.4 MB
+
+    async def main() -> None:
+        async with ReplicaPool(model_dir, run_dir, 1) as pool:
+            body = _body(*texts, k=3)
+            assert len(body) > 2_000_000
+            results = await asyncio.gather(*(pool.invoke(body, JSON, JSON) for _ in range(3)))
+            want = model.predict(texts, top_k=3)
+            for r in results:
+                assert r.status == 200
+                _close_enough(json.loads(r.body), want)
+            r = await pool.invoke(_body(*texts, "one too many"), JSON, JSON)
+            assert r.status == 400 and b"1001 instances" in r.body
+
+    run(main)
+
+
 def test_concurrent_invocations(model_dir: Path, run_dir: Path) -> None:
     model = load_model(model_dir)
 

@@ -168,11 +168,15 @@ def transform(ctx: click.Context, model_name: str, input_path: str, output: str 
 @click.option("--epochs", default=10, show_default=True, help="BlazingText epochs.")
 @click.option("--output", type=click.Path(file_okay=False),
               help="Where the demo writes its split files (default: <home>/demo).")
+@click.option("--ab", is_flag=True,
+              help="Also train a unigram model and A/B-test both on a real-time endpoint, "
+                   "then shift all traffic to the winner.")
 @click.pass_context
-def demo(ctx: click.Context, data: str | None, epochs: int, output: str | None) -> None:
+def demo(ctx: click.Context, data: str | None, epochs: int, output: str | None,
+         ab: bool) -> None:
     """Run the reviews demo end to end: SQL, transform, split, train, evaluate, transform."""
     from mlyard.demo import run_demo
 
     ws = workspace(ctx)
     run_demo(ws, data=Path(data) if data else None, epochs=epochs,
-             output=Path(output) if output else None, echo=click.echo)
+             output=Path(output) if output else None, echo=click.echo, ab=ab)

@@ -118,3 +118,29 @@ def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
             raise ServiceUnavailable(f"mlyard server exited at start: {' | '.join(tail)}")
         time.sleep(0.2)
     raise ServiceUnavailable(f"mlyard server did not start within {timeout} s (see {log})")
+
+
+def stop_server(settings: Settings, timeout: float = 30.0) -> bool:
+    """Stop this workspace's running server (SIGTERM, graceful); True if one was stopped."""
+    import signal
+
+    info = server_file(settings)
+    try:
+        pid = int(json.loads(info.read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        info.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return True

@@ -669,6 +669,9 @@ class ReplicaPool:
             raise ValueError(f"a pool needs at least one replica, got {replicas}")
         if self._closed:
             raise NoHealthyReplica(f"{self.name}: the replica pool is closed")
+        if not self._started:  # start() will start this many
+            self._target = replicas
+            return
         async with self._scale_lock:
             live = [r for r in self._slots if r.state != _STOPPED]
             if replicas > len(live):

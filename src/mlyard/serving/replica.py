@@ -52,10 +52,11 @@ Frames
 Processing
     Invocations are processed in arrival order by one thread (prediction is CPU-bound; one
     replica is one core). The replica reads ahead: it receives whatever the socket holds in
-    large chunks, queues complete invoke frames, and drains the socket again (without
-    blocking) after every batch, so a pipelining client never finds the socket full while
-    requests are queued. Pings are answered as soon as they are read, ahead of queued
-    invocations, so a health check waits at most for the batch being computed.
+    large chunks (256 KiB), queues every complete invoke frame, and after each batch takes
+    in what arrived meanwhile (without blocking when work is still queued), so a pipelining
+    client never finds the socket full while requests are queued. Pings are answered as
+    soon as they are read, ahead of queued invocations, so a health check waits at most for
+    the batch being computed.
 
     **Dynamic batching**: when several invocations are already queued (the replica never
     waits for more), their instances go to one ``predict`` call (one call per distinct
@@ -351,7 +352,9 @@ class ReplicaServer:
             if out:
                 conn.sendall(out[0] if len(out) == 1 else b"".join(out))
                 out.clear()
-            if open_:
+            if open_ and (self._pending or self._carry is not None):
+                # more work queued: take in what arrived meanwhile (batches it, answers
+                # pings); with nothing queued the blocking receive above does that
                 open_ = self._read_ahead(conn)
                 if self._buf:
                     self._parse(conn)
