@@ -164,6 +164,10 @@ def test_ab_endpoint_invoke_and_shift_weights(env: tuple[Server, EndpointsClient
     assert sum(p["Value"] for p in points) > 60
     text = httpx.get(f"{server.url}/metrics").text
     assert "mlyard_endpoint_invocations_total" in text
+    time.sleep(1.0)  # the monitor samples replica CPU and memory every 0.3 s
+    for gauge in ("CPUUtilization", "MemoryUtilization"):
+        assert client.metrics("reviews", gauge, variant="B", period=60, stat="Maximum",
+                              start=time.time() - 600), gauge
 
 
 def test_bad_requests_change_nothing(env: tuple[Server, EndpointsClient]) -> None:

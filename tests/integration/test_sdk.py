@@ -46,3 +46,26 @@ def test_sdk_errors(ws: Workspace, tmp_path: Path) -> None:
     with pytest.raises(JobFailedError, match=r"bad\.txt"):
         mlyard.Estimator("blazingtext", hyperparameters=HPS).fit(bad, job_name="bad-1")
     assert ws.store.get_job("bad-1").status.value == "Failed"
+
+
+def test_deploy_starts_a_server_and_predicts(ws: Workspace, tmp_path: Path) -> None:
+    from mlyard.server.run import running_server, stop_server
+
+    train = make_text_dataset(tmp_path / "train.csv", 300, seed=1)
+    mlyard.Estimator("blazingtext", hyperparameters=HPS).fit(train, job_name="dep-bt")
+    assert running_server(ws.settings) is None
+    try:
+        predictor = mlyard.Model("dep-bt").deploy(endpoint_name="dep-ep",
+                                                  initial_instance_count=2)
+        assert running_server(ws.settings) is not None
+        out = predictor.predict(["love perfect beautiful", "awful ripped cheap"])
+        assert [p["label"][0] for p in out] == ["pos", "neg"]
+        assert predictor.last_variant == "AllTraffic"
+        desc = predictor.describe()
+        assert desc["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+        predictor.delete_endpoint()
+        with pytest.raises(NotFoundError):
+            predictor.describe()
+    finally:
+        stop_server(ws.settings)
+    assert running_server(ws.settings) is None

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from mlyard.core.records import EndpointRecord, EndpointStatus, ScalingActivity
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ConflictError, NotFoundError, ValidationError
@@ -85,6 +87,7 @@ class EndpointManager:
         self._eps: dict[str, _Managed] = {}
         self._lock = asyncio.Lock()
         self._background: list[asyncio.Task[None]] = []
+        self._cpu_seen: dict[tuple[str, str], tuple[float, float]] = {}
 
     # -- helpers ----------------------------------------------------------------------
     def _model_dir(self, model_name: str) -> Path:
@@ -468,7 +471,12 @@ class EndpointManager:
         return None if avg is None else avg / replicas
 
     def sample_system_metrics(self) -> None:
-        """Record replica CPU, memory and concurrency gauges (the server calls it often)."""
+        """Record per-variant replica gauges (the server calls it every few seconds):
+        ``CPUUtilization`` (percent of one core per replica, averaged over the replicas,
+        as SageMaker's per-instance figure), ``MemoryUtilization`` (percent of this
+        machine's memory used by the variant's replicas), ``ConcurrentRequests``."""
+        now = time.monotonic()
+        total_memory = float(psutil.virtual_memory().total)
         for name, managed in self._eps.items():
             rt = managed.runtime
             if rt is None:
@@ -480,10 +488,16 @@ class EndpointManager:
                 self.metrics.record(name, v.name, "ConcurrentRequests", float(v.pool.in_flight))
                 stats = v.pool.stats()
                 if stats:
-                    self.metrics.set_gauge(name, v.name, "MemoryBytes",
-                                           float(sum(s.rss_bytes for s in stats)))
-                    self.metrics.set_gauge(name, v.name, "CPUSeconds",
-                                           float(sum(s.cpu_seconds for s in stats)))
+                    cpu = float(sum(s.cpu_seconds for s in stats))
+                    key = (name, v.name)
+                    last = self._cpu_seen.get(key)
+                    self._cpu_seen[key] = (now, cpu)
+                    if last is not None and now > last[0] and cpu >= last[1]:
+                        busy = (cpu - last[1]) / (now - last[0]) / len(stats) * 100.0
+                        self.metrics.set_gauge(name, v.name, "CPUUtilization", busy)
+                    rss = float(sum(s.rss_bytes for s in stats))
+                    self.metrics.set_gauge(name, v.name, "MemoryUtilization",
+                                           rss / total_memory * 100.0)
                 self.metrics.set_gauge(name, v.name, "Replicas", float(v.pool.replicas))
 
     # -- blue/green updates ----------------------------------------------------------------
