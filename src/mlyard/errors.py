@@ -66,6 +66,18 @@ class PayloadTooLarge(ValidationError):
     code = "PayloadTooLarge"
 
 
+class UnsupportedMediaType(ValidationError):
+    """The request's content type is not one the endpoint decodes."""
+
+    code = "UnsupportedMediaType"
+
+
+class NotAcceptable(ValidationError):
+    """No type the endpoint can produce is acceptable to the client (``Accept``)."""
+
+    code = "NotAcceptable"
+
+
 class ModelError(MlyardError):
     """The model failed on a request (SageMaker Runtime's ModelError)."""
 
@@ -80,6 +92,8 @@ class ServiceUnavailable(MlyardError):
 
 HTTP_STATUS: dict[type[MlyardError], int] = {
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    NotAcceptable: 406,
     ModelError: 424,
     ServiceUnavailable: 503,
     ValidationError: 400,

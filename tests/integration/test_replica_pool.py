@@ -18,6 +18,7 @@ import pytest
 
 from mlyard.algorithms import get_algorithm
 from mlyard.algorithms.base import TrainingContext
+from mlyard.errors import http_status
 from mlyard.models import load_model, write_manifest
 from mlyard.models.base import ModelManifest
 from mlyard.serving.pool import (
@@ -79,11 +80,18 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def run(factory: Callable[[], Awaitable[T]]) -> T:
+def run(factory: Callable[[], Awaitable[T]], loop: str = "asyncio") -> T:
+    """Run ``factory()`` on a fresh event loop: asyncio's own, or uvloop (the server's)."""
     async def main() -> T:
         return await factory()
 
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        return uvloop.run(main())  # type: ignore[no-any-return]
     return asyncio.run(main())
+
+
+LOOPS = pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 
 
 def _body(*texts: str, k: int | None = None) -> bytes:
@@ -145,7 +153,8 @@ def test_replica_server_batches_queued_requests(model_dir: Path) -> None:
 
 # -- the pool ---------------------------------------------------------------------------------
 
-def test_predictions_equal_in_process_ones(model_dir: Path, run_dir: Path) -> None:
+@LOOPS
+def test_predictions_equal_in_process_ones(model_dir: Path, run_dir: Path, loop: str) -> None:
     model = load_model(model_dir)
 
     async def main() -> None:
@@ -168,7 +177,7 @@ def test_predictions_equal_in_process_ones(model_dir: Path, run_dir: Path) -> No
             r = await pool.invoke(b"love it\n", "text/plain", JSON)
             assert r.model_seconds > 0 and r.replica in {s.pid for s in pool.stats()}
 
-    run(main)
+    run(main, loop)
 
 
 def test_large_request_and_response(model_dir: Path, run_dir: Path) -> None:
@@ -207,7 +216,8 @@ def test_concurrent_invocations(model_dir: Path, run_dir: Path) -> None:
     run(main)
 
 
-def test_killed_replica_loses_no_request(model_dir: Path, run_dir: Path) -> None:
+@LOOPS
+def test_killed_replica_loses_no_request(model_dir: Path, run_dir: Path, loop: str) -> None:
     async def main() -> None:
         async with ReplicaPool(model_dir, run_dir, 2, max_in_flight_per_replica=512,
                                health_interval=0.2) as pool:
@@ -227,10 +237,29 @@ def test_killed_replica_loses_no_request(model_dir: Path, run_dir: Path) -> None
             r = await pool.invoke(_body("love it"), JSON, JSON)
             assert r.status == 200
 
+    run(main, loop)
+
+
+def test_hung_replica_is_replaced(model_dir: Path, run_dir: Path) -> None:
+    async def main() -> None:
+        async with ReplicaPool(model_dir, run_dir, 2, health_interval=0.1,
+                               hang_timeout=0.8) as pool:
+            frozen = pool.stats()[0].pid
+            os.kill(frozen, signal.SIGSTOP)  # alive, but answers nothing
+            started = time.monotonic()
+            results = await asyncio.gather(*(pool.invoke(_body(TEXTS[i % 4]), JSON, JSON)
+                                             for i in range(20)))
+            assert [r.status for r in results] == [200] * 20
+            assert frozen not in {r.replica for r in results}
+            assert time.monotonic() - started < 10
+            await _until(lambda: pool.healthy == 2)
+            assert sum(s.restarts for s in pool.stats()) == 1 and not _alive(frozen)
+
     run(main)
 
 
-def test_scale_out_and_in_under_load(model_dir: Path, run_dir: Path) -> None:
+@LOOPS
+def test_scale_out_and_in_under_load(model_dir: Path, run_dir: Path, loop: str) -> None:
     async def main() -> None:
         async with ReplicaPool(model_dir, run_dir, 1, max_in_flight_per_replica=256) as pool:
             statuses: list[int] = []
@@ -257,7 +286,7 @@ def test_scale_out_and_in_under_load(model_dir: Path, run_dir: Path) -> None:
             gone = three - {s.pid for s in pool.stats()}
             assert len(gone) == 2 and not any(_alive(p) for p in gone)
 
-    run(main)
+    run(main, loop)
 
 
 def test_payload_and_model_errors(model_dir: Path, run_dir: Path, tmp_path: Path) -> None:
@@ -294,7 +323,7 @@ def test_overloaded_when_every_replica_is_full(run_dir: Path, tmp_path: Path) ->
             await asyncio.sleep(0)
             with pytest.raises(Overloaded, match="2 requests in flight") as exc:
                 await pool.invoke(_body("x"), JSON, JSON)
-            assert exc.value.code == "ServiceUnavailable" and exc.value.status == 503
+            assert exc.value.code == "ServiceUnavailable" and http_status(exc.value) == 503
             assert [r.status for r in await asyncio.gather(*first)] == [200, 200]
             assert (await pool.invoke(_body("x"), JSON, JSON)).status == 200
 

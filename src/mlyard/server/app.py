@@ -53,8 +53,8 @@ EVENT_ID = "X-Mlyard-Event-Id"
 def error_response(exc: Exception) -> JSONResponse:
     """The JSON error body and status for ``exc``."""
     if isinstance(exc, MlyardError):
-        status = getattr(exc, "http_status", None) or http_status(exc)
-        return JSONResponse({"ErrorCode": exc.code, "Message": exc.message}, status_code=status)
+        return JSONResponse({"ErrorCode": exc.code, "Message": exc.message},
+                            status_code=http_status(exc))
     return JSONResponse({"ErrorCode": "InternalFailure", "Message": f"{type(exc).__name__}: "
                          f"{exc}"}, status_code=500)
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -57,8 +58,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
                               options or options_from_env())
     app = build_app(manager)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets of a TCP
+    # listener, and without it a response body waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
     url = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}"
@@ -72,12 +76,23 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
     tmp.replace(info)
     print(f"mlyard server listening on {url} (workspace {settings.home})", flush=True)
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        _run_loop(server.serve(sockets=[sock]))
     finally:
         with contextlib.suppress(OSError):
             if json.loads(info.read_text()).get("pid") == os.getpid():
                 info.unlink()
         ws.close()
+
+
+def _run_loop(main: Any) -> None:
+    """Run ``main`` on uvloop when installed (uvicorn's own loop choice does not apply to
+    ``Server.serve``), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def running_server(settings: Settings) -> str | None:

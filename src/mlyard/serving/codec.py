@@ -23,7 +23,7 @@ Response types (``Accept``; empty, ``*/*`` or ``application/*`` mean JSON; a lis
 * ``text/csv``: one row a prediction, ``label,prob`` of the top label (``score`` for a
   regressor), no header.
 
-Errors are :class:`ValidationError` subclasses carrying the ``code`` and ``status`` a server
+Errors are :mod:`mlyard.errors` classes carrying the ``code`` (status from its table) a server
 returns: :class:`PayloadError` (400, malformed or empty body, too many instances),
 :class:`UnsupportedMediaType` (415, unknown request content type) and :class:`NotAcceptable`
 (406, no supported type in ``Accept``). :class:`ModelError` (424) is the code a failed
@@ -38,7 +38,13 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from mlyard.errors import MlyardError, ValidationError
+from mlyard.errors import (
+    HTTP_STATUS,
+    ModelError,
+    NotAcceptable,
+    UnsupportedMediaType,
+    ValidationError,
+)
 
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
@@ -57,36 +63,12 @@ class PayloadError(ValidationError):
     """The request body is malformed, empty or holds too many instances (HTTP 400)."""
 
     code = "ValidationError"
-    status = 400
-
-
-class UnsupportedMediaType(ValidationError):
-    """The request content type is not one the endpoint decodes (HTTP 415)."""
-
-    code = "UnsupportedMediaType"
-    status = 415
-
-
-class NotAcceptable(ValidationError):
-    """No type the endpoint can produce is acceptable to the client (HTTP 406)."""
-
-    code = "NotAcceptable"
-    status = 406
-
-
-class ModelError(MlyardError):
-    """The model failed on a well-formed request (HTTP 424, SageMaker's ``ModelError``)."""
-
-    code = "ModelError"
-    status = 424
 
 
 #: HTTP status per error ``code`` for the errors a replica returns.
 STATUS_BY_CODE: dict[str, int] = {
-    PayloadError.code: 400,
-    UnsupportedMediaType.code: 415,
-    NotAcceptable.code: 406,
-    ModelError.code: 424,
+    cls.code: HTTP_STATUS[cls]
+    for cls in (ValidationError, UnsupportedMediaType, NotAcceptable, ModelError)
 }
 
 

@@ -55,6 +55,7 @@ import atexit
 import contextlib
 import itertools
 import json
+import logging
 import os
 import shutil
 import signal
@@ -68,7 +69,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from mlyard.errors import MlyardError
+from mlyard.errors import ServiceUnavailable
 from mlyard.serving.replica import (
     KIND_INVOKE,
     KIND_PING,
@@ -76,6 +77,8 @@ from mlyard.serving.replica import (
     REQUEST_HEADER,
     RESPONSE_HEADER,
 )
+
+_log = logging.getLogger(__name__)
 
 #: How many times one request is sent (to one replica after another) before it fails.
 MAX_ATTEMPTS = 3
@@ -86,21 +89,16 @@ _THREAD_ENV = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS",
 _LOG_TAIL = 3000
 _STOP_GRACE = 2.0  # seconds a replica has to exit after its connection closed / SIGTERM
 _LARGE_BODY = 1 << 16
+_RESPONSE_SIZE = RESPONSE_HEADER.size
 
 
-class Overloaded(MlyardError):
+class Overloaded(ServiceUnavailable):
     """Every replica already has the maximum number of requests in flight (HTTP 503)."""
 
-    code = "ServiceUnavailable"
-    status = 503
 
-
-class NoHealthyReplica(MlyardError):
+class NoHealthyReplica(ServiceUnavailable):
     """No replica can serve the request: none became ready in time, or the pool is closed
     (HTTP 503)."""
-
-    code = "ServiceUnavailable"
-    status = 503
 
 
 class ReplicaStartError(NoHealthyReplica):
@@ -154,10 +152,11 @@ def _kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> Non
 
 
 def _kill_all(procs: dict[int, subprocess.Popen[bytes]]) -> None:
-    for proc in list(procs.values()):
+    for pid, proc in list(procs.items()):
         _kill_group(proc)
         with contextlib.suppress(Exception):
             proc.wait(timeout=2)
+        _LIVE.pop(pid, None)
     procs.clear()
 
 
@@ -172,6 +171,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, pid: int, on_lost: Callable[[_Connection], None]) -> None:
         self.pid = pid
+        self._loop = asyncio.get_running_loop()
         self.futures: dict[int, asyncio.Future[Any]] = {}
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -179,20 +179,30 @@ class _Connection(asyncio.Protocol):
         self._on_lost = on_lost
         self._buf = bytearray()
         self._types: dict[bytes, str] = {}
+        self._out: list[bytes] = []  # frames written in this loop iteration (one syscall)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses but have the same API
         self.transport = cast(asyncio.Transport, transport)
 
-    def send(self, frame: bytes | list[bytes]) -> None:
-        """Write one frame (bytes, or its parts)."""
+    def send(self, frame: bytes) -> None:
+        """Queue one frame; the frames queued during one event-loop iteration go out
+        together with one write at the start of the next (fewer syscalls and wake-ups
+        under load; at most one iteration of delay)."""
         transport = self.transport
         if transport is None or self.closed or transport.is_closing():
             raise ReplicaLost()
-        if isinstance(frame, list):
-            transport.writelines(frame)
-        else:
-            transport.write(frame)
+        out = self._out
+        if not out:
+            self._loop.call_soon(self._flush)
+        out.append(frame)
+
+    def _flush(self) -> None:
+        out = self._out
+        transport = self.transport
+        if out and transport is not None and not transport.is_closing():
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
+        out.clear()
 
     def data_received(self, data: bytes) -> None:
         buf = self._buf
@@ -208,12 +218,12 @@ class _Connection(asyncio.Protocol):
         header = RESPONSE_HEADER
         futures = self.futures
         types = self._types
-        while size - pos >= 25:
+        while size - pos >= _RESPONSE_SIZE:
             length, kind, rid, status, seconds, ct_len = header.unpack_from(data, pos)
             end = pos + 4 + length
             if end > size:
                 break
-            start = pos + 25
+            start = pos + _RESPONSE_SIZE
             body_start = start + ct_len
             fut = futures.pop(rid, None)
             if fut is not None and not fut.done():
@@ -378,8 +388,7 @@ class ReplicaPool:
             fut: asyncio.Future[InvokeResult] = self._loop.create_future()
             header = REQUEST_HEADER.pack(fixed + len(body), KIND_INVOKE, rid, ct_len, acc_len)
             try:
-                conn.send(header + prefix + body if len(body) < _LARGE_BODY
-                          else [header + prefix, body])
+                conn.send(header + prefix + body)
             except ReplicaLost:  # closing, not yet reported lost: never route to it again
                 self._on_lost(rep, conn)
                 continue
@@ -454,14 +463,19 @@ class ReplicaPool:
         cmd = [sys.executable, "-m", "mlyard.serving.replica", "--model-dir",
                str(self.model_dir), "--socket", str(sock), "--top-k-default",
                str(self.top_k_default), "--max-batch", str(self.max_batch)]
-        with open(log_path, "ab") as log:
-            log_start = log.tell()
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting replica "
-                      f"{self.name}#{rep.slot} (generation {rep.generation})\n".encode())
-            log.flush()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, env=self._env,
-                                    start_new_session=True, close_fds=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as log:
+                log_start = log.tell()
+                log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting replica "
+                          f"{self.name}#{rep.slot} (generation {rep.generation})\n".encode())
+                log.flush()
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, env=self._env,
+                                        start_new_session=True, close_fds=True)
+        except OSError as exc:
+            raise ReplicaStartError(f"{self.name}: cannot start replica {rep.slot}: "
+                                    f"{exc}") from None
         rep.proc = proc
         self._procs[proc.pid] = proc
         _LIVE[proc.pid] = proc
@@ -552,8 +566,9 @@ class ReplicaPool:
             if proc.poll() is not None or sig is None:
                 break
             _kill_group(proc, sig)
-        if proc.poll() is None:  # pragma: no cover - SIGKILL ignored: give up waiting
-            proc.wait(timeout=5)
+        if proc.poll() is None:  # pragma: no cover - SIGKILL not effective yet
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
         self._procs.pop(proc.pid, None)
         _LIVE.pop(proc.pid, None)
         with contextlib.suppress(OSError):
@@ -571,15 +586,18 @@ class ReplicaPool:
                 rep.restart_task = self._loop.create_task(self._restart(rep))
 
     async def _restart(self, rep: _Replica) -> None:
+        old = rep.proc
         await self._stop_process(rep, graceful=False)
+        _log.warning("%s: replica %d (pid %s) lost (exit status %s); restarting it", self.name,
+                     rep.slot, old.pid if old else "?", old.returncode if old else "?")
         delay = 0.2
         while not self._closed and rep.state == _DEAD:
             try:
                 await self._launch(rep)
-            except ReplicaStartError as exc:
+            except Exception as exc:  # keep trying: the slot must come back
                 if self._closed or rep.state != _DEAD:
                     return
-                print(f"mlyard: {exc}", file=sys.stderr, flush=True)
+                _log.warning("%s; retrying in %g s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
@@ -598,9 +616,9 @@ class ReplicaPool:
                     conn.close()  # connection_lost restarts it
                 elif rep.ping_sent is not None:
                     if now - rep.ping_sent > self.hang_timeout:
-                        print(f"mlyard: {self.name}: replica {rep.slot} (pid {proc.pid}) did "
-                              f"not answer a ping in {self.hang_timeout:g} s; restarting it",
-                              file=sys.stderr, flush=True)
+                        _log.warning("%s: replica %d (pid %d) did not answer a ping in %g s; "
+                                     "killing it", self.name, rep.slot, proc.pid,
+                                     self.hang_timeout)
                         _kill_group(proc)
                         conn.close()
                 else:

@@ -1,8 +1,9 @@
 """A model replica: one process that loads a model once and serves predictions over a socket.
 
 Run as ``python -m mlyard.serving.replica --model-dir D --socket PATH [--top-k-default 1]
-[--max-instances 1000]``. :class:`mlyard.serving.pool.ReplicaPool` starts and supervises
-replicas; nothing else needs to talk to one.
+[--max-instances 1000] [--max-batch 64] [--accept-timeout 300]``.
+:class:`mlyard.serving.pool.ReplicaPool` starts and supervises replicas; nothing else needs
+to talk to one.
 
 Start-up
     The replica loads the model (:func:`mlyard.models.load_model`), warms it up (one
@@ -91,7 +92,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlyard.errors import MlyardError, ValidationError
+from mlyard.errors import HTTP_STATUS, MlyardError, ValidationError, http_status
 from mlyard.serving.codec import (
     MAX_INSTANCES,
     ModelError,
@@ -184,7 +185,7 @@ class ReplicaServer:
                                                  max_instances=self.max_instances)
             negotiate(accept)
         except ValidationError as exc:
-            return encode_response(KIND_INVOKE, rid, getattr(exc, "status", 400), 0.0,
+            return encode_response(KIND_INVOKE, rid, http_status(exc), 0.0,
                                    _JSON_TYPE, error_body(exc.code, exc.message))
         return _Request(rid, accept, instances, params.get("top_k", self.top_k_default))
 
@@ -195,11 +196,11 @@ class ReplicaServer:
         try:
             preds = self.model.predict(instances, top_k)
         except ValidationError as exc:
-            return (None, getattr(exc, "status", 400), error_body(exc.code, exc.message),
+            return (None, http_status(exc), error_body(exc.code, exc.message),
                     time.perf_counter() - started)
         except Exception as exc:  # any other model failure is the client's 424
             message = exc.message if isinstance(exc, MlyardError) else str(exc)
-            return (None, ModelError.status,
+            return (None, HTTP_STATUS[ModelError],
                     error_body(ModelError.code, f"{type(exc).__name__}: {message}"),
                     time.perf_counter() - started)
         seconds = time.perf_counter() - started
@@ -307,8 +308,8 @@ class ReplicaServer:
             if kind == KIND_INVOKE:
                 acc_start = start + ct_len
                 body_start = acc_start + acc_len
-                self._pending.append((rid, buf[start:acc_start].decode(),
-                                      buf[acc_start:body_start].decode(),
+                self._pending.append((rid, buf[start:acc_start].decode("utf-8", "replace"),
+                                      buf[acc_start:body_start].decode("utf-8", "replace"),
                                       bytes(buf[body_start:end])))
             elif kind == KIND_PING:
                 conn.sendall(encode_response(KIND_PING, rid, 200, 0.0, _JSON_TYPE, self.ping()))
