@@ -23,4 +23,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mlyard.serving' has no attribute {name!r}")
 
 
-__all__ = ["TransformOptions", "TransformResult", "run_transform"]  # noqa: F822
+__all__ = ["TransformOptions", "TransformResult", "run_transform"]
