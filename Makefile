@@ -33,6 +33,9 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/blazingtext_vs_fasttext.py
+	$(PY) bench/replica_overhead.py
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PY) bench/serving.py
 
 clean:
 	rm -rf $(VENV) .mlyard .pytest_cache .mypy_cache .ruff_cache
