@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -133,6 +135,8 @@ def main() -> int:
     parser.add_argument("--max-batch", type=int, default=64,
                         help="replica dynamic batching cap (1 disables batching)")
     parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
+    parser.add_argument("--save", action="store_true",
+                        help="write the JSON line to bench/results/replica_overhead.json")
     args = parser.parse_args()
 
     from mlyard.models import load_model
@@ -173,7 +177,8 @@ def main() -> int:
           f"{cn['replica_cpu_us_per_req']:.1f} us "
           f"(in-process predict+codec: {inproc_full['cpu_us_per_req']:.1f} us)")
     print(f"pool throughput / in-process predict: {cn['rps'] / inproc['rps']:.2f}")
-    print(json.dumps({
+    figures = {
+        "bench": "replica_overhead",
         "inproc_predict_rps": round(inproc["rps"]), "inproc_predict_p50_us":
         round(inproc["p50_us"], 1), "inproc_full_rps": round(inproc_full["rps"]),
         "pool_c1_rps": round(c1["rps"]), "pool_c1_p50_us": round(c1["p50_us"], 1),
@@ -181,7 +186,14 @@ def main() -> int:
         "concurrency": args.concurrency, "added_p50_us": round(added_p50, 1),
         "client_cpu_us_per_req": round(cn["client_cpu_us_per_req"], 1),
         "replica_cpu_us_per_req": round(cn["replica_cpu_us_per_req"], 1),
-        "max_batch": args.max_batch, "uvloop": args.uvloop}))
+        "max_batch": args.max_batch, "uvloop": args.uvloop,
+        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
+                    "platform": platform.platform(), "python": platform.python_version()}}
+    line = json.dumps(figures)
+    print(line)
+    if args.save:
+        out = Path(__file__).resolve().parent / "results" / "replica_overhead.json"
+        out.write_text(line + "\n")
     return 0
 
 
