@@ -64,6 +64,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # listening before server.json says so: early clients queue, not fail
     bound = sock.getsockname()[1]
     url = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}"
     info = server_file(settings)
