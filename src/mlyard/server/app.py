@@ -34,7 +34,7 @@ import contextlib
 import gc
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -71,8 +71,10 @@ async def _json(request: Request) -> dict[str, Any]:
     return data
 
 
-def build_app(manager: EndpointManager) -> Starlette:
-    """The Starlette app over ``manager``."""
+def build_app(manager: EndpointManager,
+              on_stop: Callable[[], None] | None = None) -> Starlette:
+    """The Starlette app over ``manager``; ``on_stop`` runs after shutdown closed every
+    endpoint's replicas."""
     max_body = manager.options.max_body_bytes
 
     async def invoke(request: Request) -> Response:
@@ -244,6 +246,8 @@ def build_app(manager: EndpointManager) -> Starlette:
             for task in tasks:
                 task.cancel()
             await manager.close()
+            if on_stop is not None:
+                on_stop()
 
     routes = [
         Route("/endpoints/{name}/invocations", invoke, methods=["POST"]),

@@ -56,7 +56,16 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
     ws = Workspace(settings)
     manager = EndpointManager(ws, MetricsRecorder(resolution=metrics_resolution),
                               options or options_from_env())
-    app = build_app(manager)
+    info = server_file(settings)
+
+    def forget_me() -> None:
+        # uvicorn re-raises SIGTERM/SIGINT after shutdown, which ends the process before a
+        # `finally` here would run: the app's shutdown removes the file instead.
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(info.read_text()).get("pid") == os.getpid():
+                info.unlink()
+
+    app = build_app(manager, on_stop=forget_me)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets of a TCP
     # listener, and without it a response body waits ~40 ms for the client's delayed ACK.
@@ -67,7 +76,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
     sock.listen(2048)  # listening before server.json says so: early clients queue, not fail
     bound = sock.getsockname()[1]
     url = f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}"
-    info = server_file(settings)
     info.parent.mkdir(parents=True, exist_ok=True)
     config = uvicorn.Config(app, loop="uvloop", http="httptools", access_log=False,
                             log_level="warning", lifespan="on", timeout_graceful_shutdown=10)
@@ -79,9 +87,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080,
     try:
         _run_loop(server.serve(sockets=[sock]))
     finally:
-        with contextlib.suppress(OSError):
-            if json.loads(info.read_text()).get("pid") == os.getpid():
-                info.unlink()
+        forget_me()
         ws.close()
 
 
@@ -150,11 +156,11 @@ def stop_server(settings: Settings, timeout: float = 30.0) -> bool:
     except ProcessLookupError:
         info.unlink(missing_ok=True)
         return False
+    from mlyard.core.executors.base import pid_alive
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_alive(pid):
             return True
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
