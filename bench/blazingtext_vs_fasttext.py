@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from _common import machine
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv"
@@ -40,36 +38,12 @@ REFERENCE_FASTTEXT = {"accuracy": 0.812, "macro_f1": 0.599, "train_seconds": 3.7
 
 
 def load_reviews(path: Path) -> Any:
-    """The course's transformed table: review_body, product_category, sentiment (-1/0/1)."""
-    import pandas as pd
+    """The course's transformed table: sentiment (-1/0/1), review_body, product_category."""
+    from mlyard.data.reviews import course_transform, load_raw
 
-    df = pd.read_csv(path)
-    df = df.rename(columns={"Review Text": "review_body", "Rating": "star_rating",
-                            "Class Name": "product_category"})
-    df = df[["review_body", "star_rating", "product_category"]].dropna()
-    df["sentiment"] = np.select([df["star_rating"] <= 2, df["star_rating"] == 3], [-1, 0], 1)
-    df = df.drop(columns=["star_rating"])
-    counts = df["product_category"].value_counts()
-    df = df[df["product_category"].isin(counts[counts > 10].index)]
-    return df.reset_index(drop=True)
+    return course_transform(load_raw(path))
 
 
-def machine() -> dict[str, Any]:
-    """CPU count and model of this machine."""
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    return {"cpu_count": os.cpu_count(), "usable_cpus": usable, "processor": model,
-            "platform": platform.platform(), "python": platform.python_version()}
 
 
 def scores(y_true: list[str], y_pred: list[str]) -> tuple[float, float]:

@@ -24,14 +24,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import machine
 
 TEXT = "This dress is lovely, the fabric is soft and it fits perfectly. Would buy again!"
 BODY = json.dumps({"instances": [TEXT]}).encode()
@@ -187,8 +187,7 @@ def main() -> int:
         "client_cpu_us_per_req": round(cn["client_cpu_us_per_req"], 1),
         "replica_cpu_us_per_req": round(cn["replica_cpu_us_per_req"], 1),
         "max_batch": args.max_batch, "uvloop": args.uvloop,
-        "machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
-                    "platform": platform.platform(), "python": platform.python_version()}}
+        "machine": machine()}
     line = json.dumps(figures)
     print(line)
     if args.save:

@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -58,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from _common import machine
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv"
@@ -163,20 +163,6 @@ finally:
 
 
 # -- machine, wrk ---------------------------------------------------------------------------
-def machine() -> dict[str, Any]:
-    """CPU count and model of this machine."""
-    model = platform.processor()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    return {"cpu_count": os.cpu_count(), "usable_cpus": usable, "processor": model,
-            "platform": platform.platform(), "python": platform.python_version()}
 
 
 _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}

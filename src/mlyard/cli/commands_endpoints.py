@@ -12,6 +12,7 @@ import click
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.errors import ValidationError
+from mlyard.sdk.endpoints import new_config_name
 from mlyard.serving.client import EndpointsClient
 
 
@@ -41,10 +42,6 @@ def parse_variant(text: str, *, shadow: bool = False) -> dict[str, Any]:
         except ValueError:
             raise ValidationError(f"{key} must be a number in {text!r}") from None
     return out
-
-
-def _config_name(endpoint: str) -> str:
-    return f"{endpoint[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1e3) % 1000}"
 
 
 def _wait(client: EndpointsClient, name: str) -> dict[str, Any]:
@@ -84,7 +81,7 @@ def endpoints_create(ctx: click.Context, name: str, variants: tuple[str, ...],
                      shadow: str | None, capture: float | None, wait: bool) -> None:
     """Create endpoint NAME with production variants (an endpoint config is made too)."""
     client = _client(ctx)
-    spec: dict[str, Any] = {"EndpointConfigName": _config_name(name),
+    spec: dict[str, Any] = {"EndpointConfigName": new_config_name(name),
                             "ProductionVariants": [parse_variant(v) for v in variants]}
     if shadow:
         spec["ShadowProductionVariant"] = parse_variant(shadow, shadow=True)
@@ -203,7 +200,7 @@ def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], t
     if max_p99_ms is not None:
         rollback["MaxP99LatencyMs"] = max_p99_ms
     client = _client(ctx)
-    config: dict[str, Any] = {"EndpointConfigName": _config_name(name),
+    config: dict[str, Any] = {"EndpointConfigName": new_config_name(name),
               "ProductionVariants": [parse_variant(v) for v in variants]}
     client.create_endpoint_config(config)
     client.update_endpoint(name, config["EndpointConfigName"], {

@@ -22,6 +22,11 @@ def endpoints_client(workspace: Workspace | None = None) -> EndpointsClient:
     return EndpointsClient(ensure_server(ws.settings))
 
 
+def new_config_name(endpoint: str) -> str:
+    """A fresh endpoint config name for ``endpoint`` (``<endpoint>-<timestamp>-<ms>``)."""
+    return f"{endpoint[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1e3) % 1000}"
+
+
 def production_variant(model_name: str, variant_name: str = "AllTraffic", *,
                        initial_weight: float = 1.0,
                        initial_instance_count: int = 1) -> dict[str, Any]:
@@ -51,7 +56,7 @@ def create_endpoint(name: str, variants: Sequence[dict[str, Any]], *,
                     workspace: Workspace | None = None) -> Predictor:
     """Create an endpoint config ``<name>-<timestamp>`` and an endpoint with it."""
     client = endpoints_client(workspace)
-    config_name = f"{name[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1e3) % 1000}"
+    config_name = new_config_name(name)
     spec: dict[str, Any] = {"EndpointConfigName": config_name,
                             "ProductionVariants": list(variants)}
     if shadow_variant is not None:
@@ -100,8 +105,7 @@ class Predictor:
                         deployment_config: dict[str, Any] | None = None,
                         wait: bool = True) -> dict[str, Any]:
         """Blue/green update to a new config with ``variants``."""
-        config_name = (f"{self.endpoint_name[:40]}-{time.strftime('%Y%m%d-%H%M%S')}-"
-                       f"{int(time.time() * 1e3) % 1000}")
+        config_name = new_config_name(self.endpoint_name)
         self.client.create_endpoint_config({"EndpointConfigName": config_name,
                                             "ProductionVariants": list(variants)})
         self.client.update_endpoint(self.endpoint_name, config_name, deployment_config)

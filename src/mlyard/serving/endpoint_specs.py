@@ -31,12 +31,11 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class ProductionVariant(_Spec):
-    """A model behind an endpoint with a traffic weight and a replica count."""
+class _Variant(_Spec):
+    """What every variant has: a name, a registered model and a replica count."""
 
     variant_name: str = Field(alias="VariantName")
     model_name: str = Field(alias="ModelName")
-    initial_weight: float = Field(default=1.0, ge=0.0, le=1e6, alias="InitialVariantWeight")
     initial_replica_count: int = Field(default=1, ge=1, le=MAX_REPLICAS,
                                        alias="InitialInstanceCount")
 
@@ -46,21 +45,18 @@ class ProductionVariant(_Spec):
         return _check_name("variant", v)
 
 
-class ShadowVariant(_Spec):
+class ProductionVariant(_Variant):
+    """A model behind an endpoint with a traffic weight and a replica count."""
+
+    initial_weight: float = Field(default=1.0, ge=0.0, le=1e6, alias="InitialVariantWeight")
+
+
+class ShadowVariant(_Variant):
     """A model that receives a sampled copy of live traffic; its answers are recorded and
     compared with the live variant's, never returned."""
 
-    variant_name: str = Field(alias="VariantName")
-    model_name: str = Field(alias="ModelName")
     sampling_percentage: float = Field(default=10.0, gt=0.0, le=100.0,
                                        alias="SamplingPercentage")
-    initial_replica_count: int = Field(default=1, ge=1, le=MAX_REPLICAS,
-                                       alias="InitialInstanceCount")
-
-    @field_validator("variant_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return _check_name("variant", v)
 
 
 class EndpointConfig(_Spec):
