@@ -351,3 +351,27 @@ def test_server_restart_restores_endpoints(env: tuple[Server, EndpointsClient]) 
     env_client = env[1]
     env_client.url = client2.url
     env_client.http = client2.http
+
+
+def test_boto3_sagemaker_runtime_client_works_unchanged(
+        env: tuple[Server, EndpointsClient]) -> None:
+    """SageMaker Runtime client code with only the endpoint URL changed."""
+    boto3 = pytest.importorskip("boto3", reason="boto3 is not installed")
+    from botocore.exceptions import ClientError
+
+    server, client = env
+    _create(client, "boto", [_variant("A", "bt-a", 1), _variant("B", "bt-b", 1)])
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=server.url,
+                           region_name="us-east-1", aws_access_key_id="local",
+                           aws_secret_access_key="local")
+    response = runtime.invoke_endpoint(EndpointName="boto", ContentType="application/json",
+                                       Accept="application/json", TargetVariant="B",
+                                       Body=json.dumps(REVIEW))
+    assert response["InvokedProductionVariant"] == "B"
+    assert [p["label"][0] for p in json.loads(response["Body"].read())] == ["pos", "neg"]
+    with pytest.raises(ClientError) as err:
+        runtime.invoke_endpoint(EndpointName="boto", ContentType="application/json",
+                                Body=b"{broken")
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    client.delete_endpoint("boto")

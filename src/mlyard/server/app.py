@@ -54,8 +54,10 @@ EVENT_ID = "X-Mlyard-Event-Id"
 def error_response(exc: Exception) -> JSONResponse:
     """The JSON error body and status for ``exc``."""
     if isinstance(exc, MlyardError):
+        # x-amzn-ErrorType lets AWS SDKs (boto3) raise the matching error class
         return JSONResponse({"ErrorCode": exc.code, "Message": exc.message},
-                            status_code=http_status(exc))
+                            status_code=http_status(exc),
+                            headers={"x-amzn-ErrorType": exc.code})
     return JSONResponse({"ErrorCode": "InternalFailure", "Message": f"{type(exc).__name__}: "
                          f"{exc}"}, status_code=500)
 
@@ -87,16 +89,19 @@ def build_app(manager: EndpointManager,
             body = await request.body()
             if len(body) > max_body:
                 raise PayloadTooLarge(f"request body is above the {max_body}-byte limit")
-            headers = request.headers
+            given = request.headers
             result, variant, event_id = await manager.invoke(
-                name, body, headers.get("content-type", "application/json"),
-                headers.get("accept", "application/json"), headers.get(TARGET_VARIANT),
-                headers.get(INFERENCE_ID))
+                name, body, given.get("content-type", "application/json"),
+                given.get("accept", "application/json"), given.get(TARGET_VARIANT),
+                given.get(INFERENCE_ID))
         except Exception as exc:
             return error_response(exc)
-        return Response(result.body, status_code=result.status,
-                        headers={"content-type": result.content_type,
-                                 INVOKED_VARIANT: variant, EVENT_ID: event_id})
+        headers = {"content-type": result.content_type, INVOKED_VARIANT: variant,
+                   EVENT_ID: event_id}
+        if result.status >= 400:  # a replica's error JSON; name it for AWS SDKs too
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                headers["x-amzn-ErrorType"] = str(json.loads(result.body)["ErrorCode"])
+        return Response(result.body, status_code=result.status, headers=headers)
 
     def api(handler: Any) -> Any:
         async def wrapped(request: Request) -> Response:
