@@ -335,6 +335,11 @@ def test_server_restart_restores_endpoints(env: tuple[Server, EndpointsClient]) 
     server, client = env
     _create(client, "durable", [_variant("A", "bt-a", 1), _variant("B", "bt-b", 3)])
     client.update_weights_and_capacities("durable", [{"VariantName": "A", "DesiredWeight": 7}])
+    client.create_endpoint_config({"EndpointConfigName": "durable-next",
+                                   "ProductionVariants": [_variant("A", "bt-c", 1)]})
+    client.update_endpoint("durable", "durable-next", {  # still baking when the server stops
+        "TrafficRoutingConfiguration": {"Type": "Canary", "CanarySize": 10,
+                                        "WaitIntervalInSeconds": 600}})
     replicas = server.replica_pids()
     assert len(replicas) >= 2
     server.stop()
@@ -347,6 +352,8 @@ def test_server_restart_restores_endpoints(env: tuple[Server, EndpointsClient]) 
     desc = wait_for_endpoint(client2, "durable", timeout=120)
     weights = {v["VariantName"]: v["CurrentWeight"] for v in desc["ProductionVariants"]}
     assert weights == {"A": 7.0, "B": 3.0}
+    assert desc["EndpointConfigName"] == "durable-cfg"
+    assert desc["LastDeployment"]["status"] == "Interrupted"
     assert json.loads(client2.invoke("durable", REVIEW)[0])[0]["label"] == ["pos"]
     env_client = env[1]
     env_client.url = client2.url

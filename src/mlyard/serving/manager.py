@@ -228,12 +228,25 @@ class EndpointManager:
         stopped, with its last weights and replica counts. Returns their names."""
         names = []
         for rec in self.ws.store.list_endpoints():
-            if rec.status in (*LIVE, EndpointStatus.CREATING):
+            if rec.status not in (*LIVE, EndpointStatus.CREATING):
+                continue
+            state = dict(rec.state)
+            deployment = state.get("deployment")
+            if isinstance(deployment, dict) and deployment.get("status") == "InProgress":
+                # the new fleet died with the old server: the endpoint stays on its config
+                state["deployment"] = {**deployment, "status": "Interrupted",
+                                       "reason": "the server stopped during the update",
+                                       "ended_at": time.time()}
+            try:
                 config = self._config(rec.config_name)
-                self.ws.store.update_endpoint(rec.name, status=EndpointStatus.CREATING)
-                managed = self._eps.setdefault(rec.name, _Managed())
-                managed.task = self._spawn(self._bring_up(rec.name, config, rec.state))
-                names.append(rec.name)
+            except NotFoundError as exc:
+                self.ws.store.update_endpoint(rec.name, status=EndpointStatus.FAILED,
+                                              failure_reason=f"cannot restore: {exc}")
+                continue
+            self.ws.store.update_endpoint(rec.name, status=EndpointStatus.CREATING, state=state)
+            managed = self._eps.setdefault(rec.name, _Managed())
+            managed.task = self._spawn(self._bring_up(rec.name, config, state))
+            names.append(rec.name)
         return names
 
     async def wait_until_settled(self, name: str, timeout: float = 120.0) -> EndpointRecord:
@@ -550,6 +563,26 @@ class EndpointManager:
         return None
 
     async def _deploy(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
+        try:
+            await self._shift(name, config, plan)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            rt = self._live(name)
+            green, rt.green, rt.green_fraction = rt.green, None, 0.0
+            if green is not None:
+                await asyncio.gather(*(p.close(drain=True) for p in green.pools()),
+                                     return_exceptions=True)
+            rec = self.ws.store.get_endpoint(name)
+            state = dict(rec.state)
+            state["deployment"] = {**state.get("deployment", {}), "status": "Failed",
+                                   "reason": f"{type(exc).__name__}: {exc}",
+                                   "ended_at": time.time()}
+            self.ws.store.update_endpoint(
+                name, status=EndpointStatus.IN_SERVICE, state=state,
+                failure_reason=f"update to {config.name} failed: {exc}")
+
+    async def _shift(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
         rt = self._live(name)
         self.metrics.forget(_green_key(name))
         steps: list[dict[str, Any]] = []
