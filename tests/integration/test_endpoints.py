@@ -233,6 +233,9 @@ def test_killed_replica_loses_no_request(env: tuple[Server, EndpointsClient]) ->
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert victim not in server.replica_pids()
+    replicas = client.describe_endpoint("sturdy")["ProductionVariants"][0]["Replicas"]
+    assert len(replicas) == 2 and sum(r["restarts"] for r in replicas) == 1
+    assert all(r["rss_bytes"] > 0 for r in replicas)
     client.delete_endpoint("sturdy")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -651,7 +652,8 @@ class EndpointManager:
                 variants.append({"VariantName": v.name, "ModelName": v.model_name,
                                  "CurrentWeight": v.weight,
                                  "CurrentInstanceCount": v.pool.replicas,
-                                 "HealthyInstanceCount": v.pool.healthy})
+                                 "HealthyInstanceCount": v.pool.healthy,
+                                 "Replicas": [dataclasses.asdict(r) for r in v.pool.stats()]})
         out: dict[str, Any] = {
             "EndpointName": rec.name, "EndpointConfigName": rec.config_name,
             "EndpointStatus": rec.status.value, "FailureReason": rec.failure_reason,
