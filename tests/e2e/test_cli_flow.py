@@ -125,3 +125,20 @@ def test_stop_a_running_job(env: dict[str, str], tmp_path: Path) -> None:
     desc = json.loads(mlyard(env, "jobs", "describe", name).stdout)
     assert desc["JobStatus"] == "Stopped"
     assert name not in mlyard(env, "models", "list").stdout
+
+
+def test_bert_job_evaluate_transform(env: dict[str, str], tmp_path: Path) -> None:
+    """`--algorithm bert` fine-tunes the bundled MiniLM-L6 on CPU as a job (tiny slice)."""
+    train = make_text_dataset(tmp_path / "train.csv", 96, seed=1)
+    val = make_text_dataset(tmp_path / "val.csv", 30, seed=2)
+    run = mlyard(env, "train", "--algorithm", "bert", "--train", str(train), "--validation",
+                 str(val), "--hp", "epochs=2", "--hp", "max_seq_length=32", "--hp",
+                 "train_batch_size=16", "--hp", "learning_rate=2e-4", "--name", "bert-1")
+    assert "#validation_accuracy" in run.stdout
+    desc = json.loads(mlyard(env, "jobs", "describe", "bert-1").stdout)
+    assert desc["FinalMetrics"]["validation:accuracy"] > 0.8
+    out = mlyard(env, "evaluate", "--model", "bert-1", "--data", str(val), "--json").stdout
+    assert json.loads(out)["metrics"]["accuracy"]["value"] > 0.8
+    preds = tmp_path / "bert.jsonl"
+    mlyard(env, "transform", "--model", "bert-1", "--input", str(val), "--output", str(preds))
+    assert len(preds.read_text().splitlines()) == 30

@@ -14,6 +14,7 @@ from mlyard.errors import ValidationError
 
 BUILTINS: dict[str, str] = {
     "blazingtext": "mlyard.algorithms.blazingtext:BlazingText",
+    "bert": "mlyard.algorithms.bert:Bert",
 }
 
 

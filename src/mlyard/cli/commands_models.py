@@ -114,7 +114,7 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
         click.echo(result.summary_table())
     report = result.artifacts.get("report.html")
     if report is not None:
-        click.echo(f"report: {report}")
+        click.echo(f"report: {report}", err=True)
 
 
 @click.command()
