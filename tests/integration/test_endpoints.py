@@ -215,7 +215,9 @@ def test_bad_requests_change_nothing(env: tuple[Server, EndpointsClient]) -> Non
 def test_killed_replica_loses_no_request(env: tuple[Server, EndpointsClient]) -> None:
     server, client = env
     _create(client, "sturdy", [_variant("A", "bt-a", 1, replicas=2)])
-    before = set(server.replica_pids())
+    before = {r["pid"] for r in
+              client.describe_endpoint("sturdy")["ProductionVariants"][0]["Replicas"]}
+    assert len(before) == 2 and before <= set(server.replica_pids())
     results: list[int] = []
     workers = [threading.Thread(target=_load, args=(server.url, "sturdy", 3.0, results))
                for _ in range(4)]

@@ -153,8 +153,18 @@ class JobRunner:
         return self._finish_training(layout, flavor)
 
     def _finish_training(self, layout: Any, flavor: str) -> dict[str, str]:
+        """Store the model and output folders and register the model.
+
+        A script-mode model without a manifest whose folder has ``code/inference.py``, or
+        whose training script's folder has an ``inference.py`` (copied to
+        ``code/inference.py``, as SageMaker's ``PyTorchModel(entry_point="inference.py")``
+        packs it), gets a ``pytorch-handler`` manifest (:mod:`mlyard.models.handler`), so it
+        serves through SageMaker's ``model_fn``/``input_fn``/``predict_fn``/``output_fn``.
+        """
         from mlyard.models import MANIFEST_NAME, read_manifest
 
+        if flavor == "script" and not (layout.model_dir / MANIFEST_NAME).exists():
+            self._add_inference_handler(layout.model_dir)
         metadata: dict[str, Any] = {}
         if (layout.model_dir / MANIFEST_NAME).exists():
             manifest = read_manifest(layout.model_dir)
@@ -172,6 +182,23 @@ class JobRunner:
         self.ws.store.create_model(self.name, model_uri, flavor, job_name=self.name,
                                    metadata=metadata)
         return {"model": model_uri, "output": output_uri}
+
+    def _add_inference_handler(self, model_dir: Path) -> None:
+        """Write a handler manifest when the script model comes with an ``inference.py``."""
+        from mlyard.models import write_manifest
+        from mlyard.models.handler import SCRIPT, handler_manifest
+
+        target = model_dir / SCRIPT
+        if not target.is_file():
+            spec = self.spec
+            source = (Path(getattr(spec, "source_dir", None) or ".")
+                      / (getattr(spec, "entry_point", None) or "")).parent.resolve()
+            found = source / "inference.py"
+            if not found.is_file():
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(found, target)
+        write_manifest(model_dir, handler_manifest())
 
     def _processing(self, spec: ProcessingJobSpec, log: JobLog,
                     stop: StopSignal) -> dict[str, str]:

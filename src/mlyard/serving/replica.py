@@ -45,6 +45,11 @@ Frames
       (``NotAcceptable``), 424 (``ModelError``: ``predict`` raised anything else) or 500
       (``InternalFailure``: the predictions could not be encoded). ``model_seconds`` is the
       time spent in ``predict`` (0 when it was not called).
+    * **invoke, handler models** (the model has ``invoke_raw``, e.g.
+      :class:`mlyard.models.handler.HandlerModel`): the raw body, content type and accept go
+      to ``model.invoke_raw`` unchanged, one request at a time (no dynamic batching); its
+      ``(body, content type)`` is the 200 response; ``ValidationError`` gives its status
+      (400/415/406) and ``ModelError`` or any other exception 424.
     * **ping**: status 200, content type ``application/json``, body
       ``{"ok": true, "pid": ..., "requests": <invocations answered>, "rss_bytes": ...,
       "cpu_seconds": <user + system>, "flavor": ...}``. The request's content type, accept
@@ -172,6 +177,9 @@ class ReplicaServer:
         self.requests = 0
         self.batches = 0
         self.flavor = str(getattr(getattr(model, "manifest", None), "flavor", ""))
+        raw = getattr(model, "invoke_raw", None)
+        #: Handler models (``invoke_raw``) get the raw payload, one request at a time.
+        self._raw: Any = raw if callable(raw) else None
         self._pending: deque[tuple[int, str, str, bytes]] = deque()
         self._carry: _Request | None = None
         self._buf = bytearray()
@@ -210,6 +218,26 @@ class ReplicaServer:
                     seconds)
         return preds, 200, b"", seconds
 
+    def _run_raw(self, rid: int, content_type: str, accept: str, body: bytes) -> bytes:
+        """Answer one request of a handler model with its ``invoke_raw``."""
+        started = time.perf_counter()
+        try:
+            out, out_type = self._raw(body, content_type, accept)
+        except ValidationError as exc:
+            status, out_type, out = http_status(exc), "application/json", error_body(
+                exc.code, exc.message)
+        except ModelError as exc:
+            status, out_type, out = HTTP_STATUS[ModelError], "application/json", error_body(
+                ModelError.code, exc.message)
+        except Exception as exc:  # any other failure is the client's 424
+            message = exc.message if isinstance(exc, MlyardError) else str(exc)
+            status, out_type, out = HTTP_STATUS[ModelError], "application/json", error_body(
+                ModelError.code, f"{type(exc).__name__}: {message}")
+        else:
+            status = 200
+        return encode_response(KIND_INVOKE, rid, status, time.perf_counter() - started,
+                               str(out_type).encode(), bytes(out))
+
     @staticmethod
     def _respond(req: _Request, preds: list[dict[str, Any]], seconds: float) -> bytes:
         try:
@@ -228,8 +256,11 @@ class ReplicaServer:
     def invoke(self, content_type: str, accept: str, body: bytes) -> tuple[int, bytes, bytes,
                                                                             float]:
         """Answer one invocation alone: ``(status, content type, body, model seconds)``."""
-        decoded = self._decode(0, content_type, accept, body)
-        frame = decoded if isinstance(decoded, bytes) else self._run_one(decoded)
+        if self._raw is not None:
+            frame = self._run_raw(0, content_type, accept, body)
+        else:
+            decoded = self._decode(0, content_type, accept, body)
+            frame = decoded if isinstance(decoded, bytes) else self._run_one(decoded)
         _, _, _, status, seconds, ct_len = RESPONSE_HEADER.unpack_from(frame)
         start = RESPONSE_HEADER.size
         return status, frame[start:start + ct_len], frame[start + ct_len:], seconds
@@ -241,6 +272,11 @@ class ReplicaServer:
         batch: list[_Request] = []
         total = 0
         pending = self._pending
+        if self._raw is not None:  # handler model: one raw request, no batching
+            if pending:
+                out.append(self._run_raw(*pending.popleft()))
+                self.requests += 1
+            return batch
         while self._carry is not None or pending:
             if self._carry is not None:
                 req, self._carry = self._carry, None
