@@ -19,10 +19,9 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, timeout=600)
 
 
+@pytest.mark.skipif(not reviews_csv().exists(), reason="the shared reviews CSV is absent")
 def test_demo_end_to_end(tmp_path: Path) -> None:
     data = reviews_csv()
-    if not data.exists():
-        pytest.skip(f"reviews data not present at {data}")
     proc = _run(tmp_path / "ws", "--data", str(data), "--ab")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "ws" / "demo-summary.json").read_text())

@@ -15,9 +15,8 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / \
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not DATA.is_file(), reason="the shared reviews CSV is absent")
 def test_reviews_sentiment_matches_fasttext_quality(tmp_path: Path) -> None:
-    if not DATA.is_file():
-        pytest.skip(f"{DATA} not present")
     pd = pytest.importorskip("pandas")
     from sklearn.metrics import f1_score
     from sklearn.model_selection import train_test_split
