@@ -24,3 +24,15 @@ def machine() -> dict[str, Any]:
         usable = os.cpu_count() or 0
     return {"cpu_count": os.cpu_count(), "usable_cpus": usable, "processor": model,
             "platform": platform.platform(), "python": platform.python_version()}
+
+
+def reviews_data_present(path: Path) -> bool:
+    """True if the reviews CSV exists; otherwise says on stderr where to get it."""
+    if path.is_file():
+        return True
+    import sys
+
+    from mlyard.data.reviews import DATASET_HELP
+
+    print(f"data file {path} not found. {DATASET_HELP}", file=sys.stderr)
+    return False

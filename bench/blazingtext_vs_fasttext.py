@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import machine
+from _common import machine, reviews_data_present
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv"
@@ -146,14 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", action="store_true", help=f"also write {RESULTS}")
     args = parser.parse_args(argv)
 
-    if not args.data.is_file():
-        print(
-            f"data file {args.data} not found. Download the public Kaggle dataset "
-            "\"Women's E-Commerce Clothing Reviews\" by Nick Brooks (CC0; "
-            "https://www.kaggle.com/datasets/nicapotato/womens-ecommerce-clothing-reviews) "
-            "and pass its CSV with --data.",
-            file=sys.stderr,
-        )
+    if not reviews_data_present(args.data):
         return 2
     sys.path.insert(0, str(REPO / "src"))
     from sklearn.model_selection import train_test_split

@@ -9,6 +9,7 @@ algorithm must pass.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,19 @@ class TrainingContext:
     log: Callable[[str], None] = field(default=_print_log)
     report_metric: Callable[[str, float, int | None], None] = field(default=_drop_metric)
     should_stop: Callable[[], bool] = field(default=_no_stop)
+
+
+SUMMARY_FILE = "training_summary.json"
+
+
+def write_training_summary(ctx: TrainingContext, summary: dict[str, Any]) -> Path:
+    """Write ``training_summary.json`` (train seconds, throughput, final metrics, ...) into
+    the job's output folder, where the demo and the benches read it."""
+    out = Path(ctx.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / SUMMARY_FILE
+    path.write_text(json.dumps(summary, indent=2))
+    return path
 
 
 class Algorithm(ABC):

@@ -28,7 +28,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mlyard.algorithms.base import Algorithm, MetricDefinition, TrainingContext
+from mlyard.algorithms.base import (
+    Algorithm,
+    MetricDefinition,
+    TrainingContext,
+    write_training_summary,
+)
 from mlyard.algorithms.bert.data import (
     Encoded,
     batches,
@@ -51,7 +56,6 @@ from mlyard.algorithms.blazingtext.algorithm import resolve_threads
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
 
-SUMMARY_FILE = "training_summary.json"
 STOPPED_MESSAGE = "stopped"
 STOP_CHECK_STEPS = 10
 PROGRESS_SECONDS = 30.0
@@ -195,9 +199,7 @@ class Bert(Algorithm):
         })
         summary["save_seconds"] = round(time.perf_counter() - t, 4)
         summary["total_seconds"] = round(time.perf_counter() - started, 4)
-        out = Path(ctx.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+        write_training_summary(ctx, summary)
         ctx.log(
             f"bert: trained {summary['epochs_run']} epoch(s) in {summary['train_seconds']:.2f}s "
             f"({summary['samples_per_second']:.1f} samples/s); model saved to {ctx.model_dir}"

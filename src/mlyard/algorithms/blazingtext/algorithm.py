@@ -20,7 +20,6 @@ inside an epoch), training raises :class:`mlyard.errors.MlyardError` with the me
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -29,7 +28,12 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from mlyard.algorithms.base import Algorithm, MetricDefinition, TrainingContext
+from mlyard.algorithms.base import (
+    Algorithm,
+    MetricDefinition,
+    TrainingContext,
+    write_training_summary,
+)
 from mlyard.algorithms.blazingtext.backend import EpochStats
 from mlyard.algorithms.blazingtext.data import read_channel
 from mlyard.algorithms.blazingtext.features import Encoded, FeatureSpace
@@ -43,7 +47,6 @@ from mlyard.algorithms.blazingtext.params import (
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
 
-SUMMARY_FILE = "training_summary.json"
 STOPPED_MESSAGE = "stopped"
 
 
@@ -199,9 +202,7 @@ class BlazingText(Algorithm):
         })
         summary["save_seconds"] = round(time.perf_counter() - t, 4)
         summary["total_seconds"] = round(time.perf_counter() - started, 4)
-        out = Path(ctx.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+        write_training_summary(ctx, summary)
         ctx.log(
             f"blazingtext: trained {summary['epochs_run']} epoch(s) in "
             f"{summary['train_seconds']:.2f}s ({summary['train_words_per_second']:.0f} "
