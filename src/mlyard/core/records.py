@@ -157,3 +157,27 @@ class ScalingActivity:
     to_replicas: int
     cause: str
     status: str = "Successful"
+
+
+class RuleEvaluationStatus(StrEnum):
+    """A Debugger or Profiler rule's state, as SageMaker's ``RuleEvaluationStatus``."""
+
+    IN_PROGRESS = "InProgress"
+    NO_ISSUES_FOUND = "NoIssuesFound"
+    ISSUES_FOUND = "IssuesFound"
+    ERROR = "Error"
+    STOPPED = "Stopped"
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """The latest evaluation of one rule of a training job. ``kind`` is ``debugger`` or
+    ``profiler``; ``step`` is the training step the finding refers to (if any)."""
+
+    job_name: str
+    rule_name: str
+    kind: str
+    status: RuleEvaluationStatus
+    message: str = ""
+    step: int | None = None
+    updated_at: float = 0.0

@@ -11,6 +11,8 @@ from mlyard.core.records import (
     JobStatus,
     JobType,
     MetricPoint,
+    RuleEvaluationStatus,
+    RuleStatus,
     ScalingActivity,
     TableRecord,
 )
@@ -140,3 +142,23 @@ class MetadataStoreConformance:
         store.delete_endpoint_config("cfg")
         with pytest.raises(NotFoundError):
             store.get_endpoint_config("cfg")
+
+    def test_rule_statuses(self, store: MetadataStore) -> None:
+        store.create_job("r1", JobType.TRAINING, {})
+        with pytest.raises(NotFoundError):
+            store.put_rule_status(RuleStatus("nope", "Overfit", "debugger",
+                                             RuleEvaluationStatus.IN_PROGRESS))
+        store.put_rule_status(RuleStatus("r1", "Overfit", "debugger",
+                                         RuleEvaluationStatus.IN_PROGRESS))
+        store.put_rule_status(RuleStatus("r1", "StepOutlier", "profiler",
+                                         RuleEvaluationStatus.NO_ISSUES_FOUND, "ok"))
+        store.put_rule_status(RuleStatus("r1", "Overfit", "debugger",
+                                         RuleEvaluationStatus.ISSUES_FOUND, "gap 0.4", step=30))
+        rules = store.get_rule_statuses("r1")
+        assert [(r.kind, r.rule_name, r.status) for r in rules] == [
+            ("debugger", "Overfit", RuleEvaluationStatus.ISSUES_FOUND),
+            ("profiler", "StepOutlier", RuleEvaluationStatus.NO_ISSUES_FOUND),
+        ]
+        assert rules[0].step == 30 and rules[0].message == "gap 0.4" and rules[0].updated_at > 0
+        assert [r.rule_name for r in store.get_rule_statuses("r1", "profiler")] == ["StepOutlier"]
+        assert store.get_rule_statuses("other") == []

@@ -20,6 +20,7 @@ from mlyard.core.records import (
     LogLine,
     MetricPoint,
     ModelRecord,
+    RuleStatus,
     ScalingActivity,
     TableRecord,
 )
@@ -159,6 +160,16 @@ class MetadataStore(ABC):
     @abstractmethod
     def list_scaling_activities(self, endpoint: str) -> list[ScalingActivity]:
         """An endpoint's scaling history, oldest first."""
+
+    # -- debugger / profiler rules ------------------------------------------------------
+    @abstractmethod
+    def put_rule_status(self, status: RuleStatus) -> None:
+        """Insert or replace the status of one rule of a job (NotFoundError: no such job)."""
+
+    @abstractmethod
+    def get_rule_statuses(self, job_name: str, kind: str | None = None) -> list[RuleStatus]:
+        """A job's rule statuses (optionally only ``debugger`` or ``profiler`` ones), sorted
+        by kind and rule name."""
 
     # -- housekeeping ----------------------------------------------------------------
     @abstractmethod

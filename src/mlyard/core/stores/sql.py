@@ -34,6 +34,8 @@ from mlyard.core.records import (
     LogLine,
     MetricPoint,
     ModelRecord,
+    RuleEvaluationStatus,
+    RuleStatus,
     ScalingActivity,
     TableRecord,
 )
@@ -131,6 +133,18 @@ scaling_activities = sa.Table(
 )
 
 
+job_rules = sa.Table(
+    "job_rules", metadata,
+    sa.Column("job_name", sa.String(64), primary_key=True),
+    sa.Column("rule_name", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, default=""),
+    sa.Column("step", sa.Integer),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+
 def _migrate_to_1(conn: Connection) -> None:
     for table in (jobs, job_logs, job_metrics, models, catalog_tables):
         table.create(conn, checkfirst=True)
@@ -141,8 +155,13 @@ def _migrate_to_2(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _migrate_to_3(conn: Connection) -> None:
+    job_rules.create(conn, checkfirst=True)
+
+
 #: Migration steps; entry ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2,
+                                                  _migrate_to_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -529,3 +548,28 @@ class SqlAlchemyStore(MetadataStore):
             return [ScalingActivity(r.endpoint, r.variant, r.ts, r.from_replicas,
                                     r.to_replicas, r.cause, r.status)
                     for r in conn.execute(query)]
+
+    # -- debugger / profiler rules --------------------------------------------------
+    def put_rule_status(self, status: RuleStatus) -> None:
+        values = {"kind": status.kind, "status": status.status.value,
+                  "message": status.message[:4000], "step": status.step,
+                  "updated_at": status.updated_at or time.time()}
+        with self._tx() as conn:
+            if conn.execute(sa.select(jobs.c.name).where(jobs.c.name == status.job_name)
+                            ).first() is None:
+                raise NotFoundError(f"no job named {status.job_name!r}")
+            key = ((job_rules.c.job_name == status.job_name)
+                   & (job_rules.c.rule_name == status.rule_name))
+            if conn.execute(job_rules.update().where(key).values(**values)).rowcount == 0:
+                conn.execute(job_rules.insert().values(
+                    job_name=status.job_name, rule_name=status.rule_name, **values))
+
+    def get_rule_statuses(self, job_name: str, kind: str | None = None) -> list[RuleStatus]:
+        query = sa.select(job_rules).where(job_rules.c.job_name == job_name)
+        if kind is not None:
+            query = query.where(job_rules.c.kind == kind)
+        with self._tx() as conn:
+            return [RuleStatus(r.job_name, r.rule_name, r.kind, RuleEvaluationStatus(r.status),
+                               r.message, r.step, r.updated_at)
+                    for r in conn.execute(query.order_by(job_rules.c.kind,
+                                                         job_rules.c.rule_name))]
