@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from mlyard.cli.commands_data import sql_cmd, tables
+from mlyard.cli.commands_data import sql_cmd, tables, tokenize_cmd
 from mlyard.cli.commands_endpoints import endpoints, server
 from mlyard.cli.commands_jobs import job, jobs, process, train
 from mlyard.cli.commands_models import algorithms, demo, evaluate, models, transform
@@ -29,7 +29,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for command in (sql_cmd, tables, train, process, jobs, job, models, algorithms, evaluate,
-                transform, demo, server, endpoints):
+                transform, demo, server, endpoints, tokenize_cmd):
     cli.add_command(command)
 
 
