@@ -50,13 +50,15 @@ class TrainingContext:
     ``channels`` maps channel names (``train``, ``validation``, ...) to local paths (a file
     or a folder). The algorithm writes its model, manifest included, into ``model_dir`` and
     other outputs into ``output_dir``. ``report_metric`` records a metric point;
-    ``should_stop`` turns true when the job was asked to stop.
+    ``should_stop`` turns true when the job was asked to stop. Checkpoints, Debugger hooks
+    and the Profiler reach the algorithm through the same environment a script gets
+    (``SM_CHECKPOINT_DIR``, ``MLYARD_DEBUGGER_CONFIG``, ``MLYARD_PROFILER_CONFIG``), and
+    distributed training through torchrun's variables (``RANK``, ``WORLD_SIZE``, ...).
     """
 
     channels: dict[str, Path]
     model_dir: Path
     output_dir: Path
-    checkpoint_dir: Path | None = None
     num_threads: int = 1
     device: str = "auto"
     seed: int = 0
@@ -87,6 +89,9 @@ class Algorithm(ABC):
     METRICS: ClassVar[tuple[MetricDefinition, ...]] = ()
     REQUIRED_CHANNELS: ClassVar[tuple[str, ...]] = ("train",)
     OPTIONAL_CHANNELS: ClassVar[tuple[str, ...]] = ("validation",)
+    #: Whether :meth:`train` can run as several data-parallel processes (it then joins the
+    #: process group itself, see :mod:`mlyard.training.distributed`).
+    SUPPORTS_DISTRIBUTED: ClassVar[bool] = False
 
     def resolve_hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given`` (strings allowed), each checked against its range.

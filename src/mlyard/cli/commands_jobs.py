@@ -233,3 +233,13 @@ def job_run(ctx: click.Context, name: str) -> None:
     click.echo(f"job {name} {status.value} after {time.time() - start:.1f} s")
     if status not in TERMINAL_STATUSES or status is not JobStatus.COMPLETED:
         sys.exit(1)
+
+
+@job.command("worker")
+@click.argument("worker_file", type=click.Path(exists=True, dir_okay=False))
+def job_worker(worker_file: str) -> None:
+    """Train a built-in algorithm as one worker process of a job (used by the runner for
+    distributed and spot training)."""
+    from mlyard.training.run import worker_main
+
+    sys.exit(worker_main(Path(worker_file)))

@@ -49,17 +49,27 @@ def _check_local_input(what: str, location: str) -> None:
 def validate_spec(ws: Workspace, spec: AnySpec) -> None:
     """Checks done before a job is created, so bad requests never leave a job behind."""
     if isinstance(spec, TrainingJobSpec):
-        if (spec.algorithm is None) == (spec.entry_point is None):
-            raise ValidationError("a training job needs exactly one of algorithm or entry_point")
         if spec.algorithm is not None:
             from mlyard.algorithms import get_algorithm
 
             algo = get_algorithm(spec.algorithm)
             algo.resolve_hyperparameters(spec.hyperparameters)
             algo.check_channels({c.name: c.uri for c in spec.channels})
-        else:
-            _check_local_input("entry point", _script_path(spec.entry_point or "",
-                                                           spec.source_dir))
+            if spec.world_size > 1 and not algo.SUPPORTS_DISTRIBUTED:
+                raise ValidationError(
+                    f"algorithm {algo.name!r} trains in one process; it does not support "
+                    f"instance_count/processes_per_host > 1 (asked for {spec.world_size})")
+        elif spec.entry_point is not None and spec.image is None:
+            _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
+        if spec.image is not None:
+            from mlyard.training.container import container_runtime
+
+            container_runtime()
+        if spec.python is not None and not Path(spec.python).exists():
+            from shutil import which
+
+            if which(spec.python) is None:
+                raise ValidationError(f"python interpreter {spec.python!r} not found")
         names = [c.name for c in spec.channels]
         if len(set(names)) != len(names):
             raise ValidationError(f"duplicate channel names: {names}")
@@ -180,6 +190,22 @@ def describe_job(ws: Workspace, name: str) -> dict[str, Any]:
     finals: dict[str, float] = {}
     for point in ws.store.get_metrics(name):
         finals[point.name] = point.value
+    time_keys = ("TrainingTimeInSeconds", "BillableTimeInSeconds", "SpotInterruptions")
+    times: dict[str, float] = {key: finals.pop(key) for key in time_keys if key in finals}
+    extra: dict[str, Any] = dict(times)
+    if "SpotInterruptions" in times and times.get("TrainingTimeInSeconds"):
+        count = int(record.spec.get("resources", {}).get("instance_count", 1) or 1)
+        extra["ManagedSpotTrainingSavingsPercent"] = round(100.0 * (
+            1.0 - times["BillableTimeInSeconds"] / (times["TrainingTimeInSeconds"] * count)), 1)
+    rules = ws.store.get_rule_statuses(name)
+    if rules:
+        for kind, key in (("debugger", "DebugRuleEvaluationStatuses"),
+                          ("profiler", "ProfilerRuleEvaluationStatuses")):
+            extra[key] = [{"RuleConfigurationName": r.rule_name,
+                           "RuleEvaluationStatus": r.status.value,
+                           "StatusDetails": r.message, "Step": r.step,
+                           "LastModifiedTime": r.updated_at}
+                          for r in rules if r.kind == kind]
     return {
         "JobName": record.name,
         "JobType": record.job_type.value,
@@ -193,5 +219,6 @@ def describe_job(ws: Workspace, name: str) -> dict[str, Any]:
         "ArtifactUri": record.output_uri,
         "Outputs": record.outputs,
         "FinalMetrics": finals,
+        **extra,
         "Spec": record.spec,
     }

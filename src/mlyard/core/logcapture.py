@@ -36,15 +36,16 @@ class JobLog:
         self._thread = threading.Thread(target=self._flusher, daemon=True, name="mlyard-log")
         self._thread.start()
 
-    def write(self, text: str) -> None:
-        """Record one or more lines (split on newlines; a trailing newline is dropped)."""
+    def write(self, text: str, *, parse_metrics: bool = True) -> None:
+        """Record one or more lines (split on newlines; a trailing newline is dropped);
+        ``parse_metrics=False`` keeps the metric regexes off them (other ranks' lines)."""
         now = time.time()
         lines = text.rstrip("\n").split("\n") if text else []
         with self._lock:
             for line in lines:
                 self._lines.append((now, line))
                 self._file.write(line + "\n")
-                for name, rx in self.metrics:
+                for name, rx in (self.metrics if parse_metrics else ()):
                     match = rx.search(line)
                     if match:
                         try:

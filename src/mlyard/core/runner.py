@@ -10,7 +10,6 @@ succeeded, so a failed job never registers partial outputs.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -107,50 +106,11 @@ class JobRunner:
 
     # -- job types -----------------------------------------------------------------------
     def _training(self, spec: TrainingJobSpec, log: JobLog, stop: StopSignal) -> dict[str, str]:
-        from mlyard.training.script_mode import (
-            MlLayout,
-            hyperparameter_args,
-            run_script,
-            stage_channel,
-            training_environment,
-        )
+        from mlyard.training.run import TrainingRun
 
-        layout = MlLayout(self.staging / "ml")
-        layout.create()
-        channels = {c.name: _resolve_input(self.ws, c.uri, f"channel {c.name!r}")
-                    for c in spec.channels}
-        threads = spec.resources.num_threads or (os.cpu_count() or 1)
-        flavor = "script"
-        if spec.algorithm is not None:
-            from mlyard.algorithms import TrainingContext, get_algorithm
-
-            algo = get_algorithm(spec.algorithm)
-            hps = algo.resolve_hyperparameters(spec.hyperparameters)
-            algo.check_channels(channels)
-            log.write(f"training {algo.name} with hyperparameters {json.dumps(hps)}")
-            ctx = TrainingContext(
-                channels=channels, model_dir=layout.model_dir,
-                output_dir=layout.output_data_dir, num_threads=threads,
-                device=spec.resources.device, seed=spec.seed, log=log.write,
-                report_metric=log.metric, should_stop=stop,
-            )
-            algo.train(ctx, hps)
-            if stop():
-                raise MlyardError("stopped")
-            flavor = algo.name
-        else:
-            script = Path(spec.source_dir or ".") / (spec.entry_point or "")
-            module_dir = script.parent.resolve()
-            for cname, path in channels.items():
-                stage_channel(path, layout.channel_dir(cname))
-            env = training_environment(layout, channels, spec.hyperparameters, self.name,
-                                       module_dir, threads)
-            env.update(spec.environment)
-            env["MLYARD_JOB_NAME"] = self.name
-            run_script(script.resolve(), hyperparameter_args(spec.hyperparameters), env,
-                       cwd=module_dir, on_line=log.write, should_stop=stop,
-                       python=spec.python)
-        return self._finish_training(layout, flavor)
+        layout = TrainingRun(self.ws, self.name, spec, log, stop, self.staging,
+                             self.scratch).execute()
+        return self._finish_training(layout, spec.algorithm or "script")
 
     def _finish_training(self, layout: Any, flavor: str) -> dict[str, str]:
         """Store the model and output folders and register the model.

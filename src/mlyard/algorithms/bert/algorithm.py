@@ -1,6 +1,8 @@
 """The ``bert`` algorithm: fine-tune a BERT-family encoder as a text classifier.
 
-Training reads the ``train`` (and optional ``validation``) channel (``label,text`` CSV),
+Training reads the ``train`` (and optional ``validation``) channel (``label,text`` CSV, or
+splits tokenized by the ``mlyard tokenize`` processing step, checked against the model's
+tokenizer),
 maps the sorted training labels to class ids 0..K-1, loads the pretrained model from the
 ``pretrained`` channel or the bundled MiniLM-L6, and fine-tunes it with AdamW (linear warmup
 then decay, gradient clipping at 1.0) on length-bucketed, dynamically padded batches. After
@@ -13,15 +15,16 @@ each epoch it logs one line::
 ``ctx.report_metric(name, value, epoch)``), then saves the model into ``ctx.model_dir`` and
 ``training_summary.json`` into ``ctx.output_dir``.
 
-``ctx.should_stop()`` is checked before each epoch and every :data:`STOP_CHECK_STEPS` steps;
+``ctx.should_stop()`` is checked before each epoch and every few steps;
 when it turns true training raises :class:`mlyard.errors.MlyardError` (``"stopped"``) and
 saves nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,13 +39,14 @@ from mlyard.algorithms.base import (
 )
 from mlyard.algorithms.bert.data import (
     Encoded,
-    batches,
-    collate,
     encode,
-    iter_examples,
     label_index,
     read_channel,
+    read_tokenized_channel,
     resolve_pretrained,
+    tokenized_label_index,
+    tokenized_to_encoded,
+    tokenizer_name,
 )
 from mlyard.algorithms.bert.model import (
     BertClassifier,
@@ -52,14 +56,23 @@ from mlyard.algorithms.bert.model import (
     save_model,
 )
 from mlyard.algorithms.bert.params import HYPERPARAMETERS, METRICS
+from mlyard.algorithms.bert.trainer import STOPPED_MESSAGE, BertTrainer, Parallel
 from mlyard.algorithms.blazingtext.algorithm import resolve_threads
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
+from mlyard.training.checkpoint import CheckpointManager
+from mlyard.training.distributed import current_rank, current_world_size, process_group
 
-STOPPED_MESSAGE = "stopped"
-STOP_CHECK_STEPS = 10
-PROGRESS_SECONDS = 30.0
-_NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+
+def data_digest(data: Encoded) -> str:
+    """A short digest of the training examples (token ids and classes), so a checkpoint is
+    only resumed on the data it was trained on."""
+    digest = hashlib.sha256()
+    digest.update(data.targets.astype(np.int64).tobytes())
+    for ids in data.input_ids:
+        digest.update(np.asarray(ids, dtype=np.int32).tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
 
 
 def macro_f1(targets: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
@@ -109,6 +122,7 @@ class Bert(Algorithm):
     HYPERPARAMETERS: ClassVar[tuple[Hyperparameter, ...]] = HYPERPARAMETERS
     METRICS: ClassVar[tuple[MetricDefinition, ...]] = METRICS
     OPTIONAL_CHANNELS: ClassVar[tuple[str, ...]] = ("validation", "pretrained")
+    SUPPORTS_DISTRIBUTED: ClassVar[bool] = True
 
     def train(self, ctx: TrainingContext, hyperparameters: dict[str, Any]) -> None:
         """Fine-tune on ``ctx.channels`` and save the model into ``ctx.model_dir``."""
@@ -117,10 +131,17 @@ class Bert(Algorithm):
         channels = {k: Path(v) for k, v in ctx.channels.items()}
         started = time.perf_counter()
         pretrained = resolve_pretrained(channels)
-        raw = read_channel(channels["train"], "train")
-        val_raw = read_channel(channels["validation"], "validation") \
-            if "validation" in channels else None
-        labels = label_index(raw.labels, val_raw.labels if val_raw is not None else None)
+        tok_train = read_tokenized_channel(channels["train"], "train")
+        tok_val = (read_tokenized_channel(channels["validation"], "validation")
+                   if "validation" in channels else None)
+        raw = tok_train.raw() if tok_train is not None else read_channel(channels["train"],
+                                                                         "train")
+        val_raw = (tok_val.raw() if tok_val is not None
+                   else read_channel(channels["validation"], "validation")
+                   if "validation" in channels else None)
+        val_labels = val_raw.labels if val_raw is not None else None
+        labels = (tokenized_label_index(tok_train, val_labels) if tok_train is not None
+                  else label_index(raw.labels, val_labels))
         label_ids = {label: i for i, label in enumerate(labels)}
         seed = hp["seed"] if hp["seed"] >= 0 else ctx.seed
         texts, train_labels = raw.texts, raw.labels
@@ -129,15 +150,12 @@ class Bert(Algorithm):
                 len(raw), hp["max_train_samples"], replace=False))
             texts = [texts[i] for i in keep]
             train_labels = [train_labels[i] for i in keep]
+            if tok_train is not None:
+                tok_train = tok_train.subset(keep.tolist())
 
         offline()
         import torch
-        from transformers import (
-            AutoConfig,
-            AutoModelForSequenceClassification,
-            AutoTokenizer,
-            get_linear_schedule_with_warmup,
-        )
+        from transformers import AutoConfig, AutoTokenizer, get_linear_schedule_with_warmup
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
@@ -151,38 +169,34 @@ class Bert(Algorithm):
             raise ValidationError(f"pretrained model {pretrained}: tokenizer has no pad token")
         max_len = min(hp["max_seq_length"],
                       int(getattr(config, "max_position_embeddings", 512) or 512))
-        train_enc = encode(tokenizer, texts, train_labels, label_ids, max_len)
-        val_enc = encode(tokenizer, val_raw.texts, val_raw.labels, label_ids, max_len) \
-            if val_raw is not None else None
+        tok_name, vocab = tokenizer_name(pretrained), len(tokenizer)
+        train_enc = (tokenized_to_encoded(tok_train, label_ids, max_len, tok_name, vocab)
+                     if tok_train is not None
+                     else encode(tokenizer, texts, train_labels, label_ids, max_len))
+        val_enc = (tokenized_to_encoded(tok_val, label_ids, max_len, tok_name, vocab)
+                   if tok_val is not None
+                   else encode(tokenizer, val_raw.texts, val_raw.labels, label_ids, max_len)
+                   if val_raw is not None else None)
         prep_seconds = time.perf_counter() - started
 
         threads = resolve_threads(hp["threads"], ctx.num_threads)
+        rank, world = current_rank(), current_world_size()
         device = resolve_device(ctx.device)
+        if device == "cuda" and world > 1:
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         old_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            torch.manual_seed(seed)
-            try:
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    pretrained, num_labels=len(labels), local_files_only=True,
-                    id2label=dict(enumerate(labels)), label2id=label_ids,
-                    ignore_mismatched_sizes=True,
-                )
-            except (OSError, ValueError) as exc:
-                raise DataError(f"pretrained model {pretrained}: cannot load: {exc}") from None
-            model.to(device)  # type: ignore[arg-type]
-            ctx.log(
-                f"bert: {len(train_enc)} training examples ({len(raw)} read), {len(labels)} "
-                f"labels, {len(val_enc) if val_enc is not None else 0} validation examples; "
-                f"base model {pretrained}, max_seq_length {max_len}, on {device} with "
-                f"{threads} thread(s); data prepared in {prep_seconds:.2f}s"
-            )
-            if ctx.should_stop():
-                raise MlyardError(STOPPED_MESSAGE)
-            summary = self._fit(ctx, hp, model, tokenizer, train_enc, val_enc, device, seed,
-                                len(labels), get_linear_schedule_with_warmup)
+            with process_group(device) as dist:
+                summary, model = self._train_ranked(
+                    ctx, hp, pretrained, labels, label_ids, tokenizer, config, train_enc,
+                    val_enc, device, seed, threads, prep_seconds, max_len,
+                    Parallel(rank, world, os.environ.get("SM_DISTRIBUTION_STRATEGY", "ddp"),
+                             dist), get_linear_schedule_with_warmup)
         finally:
             torch.set_num_threads(old_threads)
+        if rank != 0:
+            return
         summary.update(
             device=device, threads=threads, seed=seed, prep_seconds=round(prep_seconds, 4),
             n_train=len(train_enc), n_validation=len(val_enc) if val_enc is not None else 0,
@@ -206,119 +220,59 @@ class Bert(Algorithm):
         )
 
     @staticmethod
-    def _fit(ctx: TrainingContext, hp: dict[str, Any], model: Any, tokenizer: Any,
-             train_enc: Encoded, val_enc: Encoded | None, device: str, seed: int,
-             n_classes: int, make_schedule: Any) -> dict[str, Any]:
+    def _train_ranked(ctx: TrainingContext, hp: dict[str, Any], pretrained: Path,
+                      labels: list[str], label_ids: dict[str, int], tokenizer: Any,
+                      config: Any, train_enc: Encoded, val_enc: Encoded | None, device: str,
+                      seed: int, threads: int, prep_seconds: float, max_len: int,
+                      par: Parallel,
+                      make_schedule: Any) -> tuple[dict[str, Any], Any]:
+        """Build the model, resume from a checkpoint if there is one, fine-tune; returns the
+        summary and (on rank 0) a plain model holding the trained weights."""
         import torch
+        from transformers import AutoModelForSequenceClassification
 
-        cuda = device.startswith("cuda")
-        decay = [p for n, p in model.named_parameters()
-                 if p.requires_grad and not any(k in n for k in _NO_DECAY)]
-        no_decay = [p for n, p in model.named_parameters()
-                    if p.requires_grad and any(k in n for k in _NO_DECAY)]
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": hp["weight_decay"]},
-             {"params": no_decay, "weight_decay": 0.0}],
-            lr=hp["learning_rate"], fused=True if cuda else None,
-        )
-        bs = hp["train_batch_size"]
-        steps_per_epoch = (len(train_enc) + bs - 1) // bs
-        total_steps = steps_per_epoch * hp["epochs"]
-        scheduler = make_schedule(optimizer, int(hp["warmup_ratio"] * total_steps),
-                                  total_steps)
-        forward = torch.compile(model) if hp["torch_compile"] else model
-        use_bf16 = bool(hp["bf16"]) and cuda
-        pad_id = int(tokenizer.pad_token_id)
-        with_tt = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
-        rng = np.random.default_rng(seed)
-        lengths = train_enc.lengths
-
-        def autocast() -> Any:
-            if use_bf16:
-                return torch.autocast("cuda", dtype=torch.bfloat16)
-            return contextlib.nullcontext()
-
-        def evaluate(data: Encoded) -> dict[str, float]:
-            model.eval()
-            loss_sum, preds = 0.0, np.empty(len(data), dtype=np.int64)
-            order = batches(data.lengths, hp["eval_batch_size"], None, hp["length_bucketing"])
-            with torch.inference_mode():
-                for idx, (ids, targets) in zip(order, iter_examples(data, order), strict=True):
-                    batch = {k: v.to(device) for k, v in collate(ids, pad_id, with_tt).items()}
-                    with autocast():
-                        logits = forward(**batch).logits.float()
-                    y = torch.as_tensor(targets, device=device)
-                    loss_sum += float(torch.nn.functional.cross_entropy(
-                        logits, y, reduction="sum"))
-                    preds[idx] = logits.argmax(dim=-1).cpu().numpy()
-            return {
-                "loss": loss_sum / len(data),
-                "accuracy": float(np.mean(preds == data.targets)),
-                "macro_f1": macro_f1(data.targets, preds, n_classes),
-            }
-
-        history: list[dict[str, Any]] = []
-        train_seconds = eval_seconds = 0.0
-        samples = step = 0
-        last_log = time.perf_counter()
-        metrics: dict[str, float] = {}
-        for epoch in range(1, hp["epochs"] + 1):
-            if ctx.should_stop():
-                raise MlyardError(STOPPED_MESSAGE)
-            model.train()
-            t0 = time.perf_counter()
-            loss_sum, seen = 0.0, 0
-            order = batches(lengths, bs, rng, hp["length_bucketing"])
-            for ids, targets in iter_examples(train_enc, order):
-                batch = {k: v.to(device, non_blocking=True)
-                         for k, v in collate(ids, pad_id, with_tt).items()}
-                y = torch.as_tensor(targets, device=device)
-                with autocast():
-                    logits = forward(**batch).logits
-                loss = torch.nn.functional.cross_entropy(logits.float(), y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                loss_sum += float(loss.detach()) * len(ids)
-                seen += len(ids)
-                if step % STOP_CHECK_STEPS == 0 and ctx.should_stop():
-                    raise MlyardError(STOPPED_MESSAGE)
-                now = time.perf_counter()
-                if now - last_log >= PROGRESS_SECONDS:
-                    last_log = now
-                    ctx.log(f"bert: epoch {epoch} step {step}/{total_steps} "
-                            f"loss {loss_sum / seen:.4f} "
-                            f"{seen / (now - t0):.1f} samples/s")
-            seconds = time.perf_counter() - t0
-            train_seconds += seconds
-            samples += seen
-            metrics = {"train:loss": loss_sum / max(seen, 1)}
-            if val_enc is not None:
-                t = time.perf_counter()
-                for key, value in evaluate(val_enc).items():
-                    metrics[f"validation:{key}"] = value
-                eval_seconds += time.perf_counter() - t
-            sps = seen / seconds if seconds > 0 else 0.0
-            parts = " ".join(f"#{k.replace(':', '_')}: {v:.6f}" for k, v in metrics.items())
-            ctx.log(f"epoch {epoch}/{hp['epochs']} {parts} "
-                    f"lr: {scheduler.get_last_lr()[0]:.3e} samples/s: {sps:.1f} "
-                    f"time: {seconds:.2f}s")
-            for key, value in metrics.items():
-                ctx.report_metric(key, value, epoch)
-            history.append({"epoch": epoch, **metrics, "seconds": round(seconds, 4),
-                            "samples_per_second": round(sps, 2)})
-        return {
-            "epochs_run": len(history),
-            "steps": step,
-            "train_seconds": round(train_seconds, 4),
-            "eval_seconds": round(eval_seconds, 4),
-            "samples_per_second": round(samples / train_seconds, 2) if train_seconds else 0.0,
-            "final_metrics": metrics,
-            "history": history,
+        torch.manual_seed(seed)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                pretrained, num_labels=len(labels), local_files_only=True,
+                id2label=dict(enumerate(labels)), label2id=label_ids,
+                ignore_mismatched_sizes=True,
+            )
+        except (OSError, ValueError) as exc:
+            raise DataError(f"pretrained model {pretrained}: cannot load: {exc}") from None
+        model.to(device)  # type: ignore[arg-type]
+        if par.rank == 0:
+            ctx.log(
+                f"bert: {len(train_enc)} training examples, {len(labels)} labels, "
+                f"{len(val_enc) if val_enc is not None else 0} validation examples; "
+                f"base model {pretrained}, max_seq_length {max_len}, on {device} "
+                f"with {threads} thread(s)"
+                + (f", rank 0 of {par.world} ({par.strategy})" if par.world > 1 else "")
+                + f"; data prepared in {prep_seconds:.2f}s"
+            )
+        if ctx.should_stop():
+            raise MlyardError(STOPPED_MESSAGE)
+        fingerprint = {
+            "algorithm": "bert", "base_model": base_model_name(pretrained), "labels": labels,
+            "vocab_size": int(getattr(config, "vocab_size", 0) or 0),
+            "hidden_size": int(getattr(config, "hidden_size", 0) or 0),
+            "num_hidden_layers": int(getattr(config, "num_hidden_layers", 0) or 0),
+            "max_seq_length": max_len, "train_batch_size": hp["train_batch_size"],
+            "epochs": hp["epochs"], "world_size": par.world, "n_train": len(train_enc),
+            "data": data_digest(train_enc),
         }
+        checkpoints = CheckpointManager.from_env(fingerprint, writer=par.rank == 0,
+                                                 log=ctx.log)
+        trainer = BertTrainer(ctx, hp, model, tokenizer, train_enc, val_enc, device, seed,
+                              len(labels), make_schedule, par, checkpoints)
+        summary = trainer.fit()
+        full = trainer.full_model_state()
+        if par.world > 1 and par.strategy == "fsdp" and par.rank == 0:
+            # FSDP turned the parameters into shards: load the gathered weights into a
+            # fresh, unsharded model for saving
+            model = AutoModelForSequenceClassification.from_config(model.config)
+            model.load_state_dict(full)  # type: ignore[arg-type]
+        return summary, model
 
     @classmethod
     def load(cls, model_dir: Path) -> BertClassifier:

@@ -20,6 +20,7 @@ inside an epoch), training raises :class:`mlyard.errors.MlyardError` with the me
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Mapping
@@ -46,6 +47,7 @@ from mlyard.algorithms.blazingtext.params import (
 )
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
+from mlyard.training.checkpoint import CheckpointManager
 
 STOPPED_MESSAGE = "stopped"
 
@@ -55,7 +57,9 @@ class _Trainer(Protocol):
     def run_epoch(self, epoch: int, should_stop: Any) -> EpochStats: ...
     def evaluate(self, data: Encoded) -> float: ...
     def weights(self) -> tuple[Any, Any]: ...
+    def restore(self, wi: Any, wo: Any, rng_state: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
+    rng: np.random.Generator
 
 
 def available_cores() -> int:
@@ -180,8 +184,14 @@ class BlazingText(Algorithm):
         t = time.perf_counter()
         trainer = self._make_trainer(backend, device, space, train_enc, hp, threads, seed)
         setup_seconds = time.perf_counter() - t
+        checkpoints = CheckpointManager.from_env({
+            "algorithm": "blazingtext", "labels": space.labels, "input_rows": space.n_rows,
+            "vector_dim": hp["vector_dim"], "epochs": hp["epochs"],
+            "learning_rate": hp["learning_rate"], "n_train": len(train_enc),
+            "train_words": int(train_enc.n_tokens),
+        }, log=ctx.log)
         try:
-            summary = self._epochs(ctx, hp, trainer, train_enc, val_enc)
+            summary = self._epochs(ctx, hp, trainer, train_enc, val_enc, checkpoints)
             wi, wo = trainer.weights()
         finally:
             trainer.close()
@@ -229,7 +239,11 @@ class BlazingText(Algorithm):
 
     @staticmethod
     def _epochs(ctx: TrainingContext, hp: dict[str, Any], trainer: _Trainer,
-                train_enc: Encoded, val_enc: Encoded | None) -> dict[str, Any]:
+                train_enc: Encoded, val_enc: Encoded | None,
+                checkpoints: CheckpointManager | None = None) -> dict[str, Any]:
+        """The epoch loop. With a checkpoint location it saves the weights, the shuffling
+        RNG and the loop's bookkeeping after every epoch, and resumes from the newest
+        checkpoint (a Hogwild run with one thread resumes to the same weights)."""
         epochs = hp["epochs"]
         history: list[dict[str, Any]] = []
         train_seconds = eval_seconds = 0.0
@@ -238,7 +252,20 @@ class BlazingText(Algorithm):
         stopped_early = False
         stats: EpochStats | None = None
         val_acc: float | None = None
-        for epoch in range(epochs):
+        first = 0
+        found = checkpoints.latest() if checkpoints is not None else None
+        if found is not None:
+            arrays = np.load(found.file("weights.npz"))
+            meta = found.meta
+            trainer.restore(arrays["wi"], arrays["wo"], meta["rng"])
+            first, history, words = meta["epoch"], meta["history"], meta["words"]
+            train_seconds, eval_seconds = meta["train_seconds"], meta["eval_seconds"]
+            best, best_epoch, since_best = meta["best"], meta["best_epoch"], meta["since_best"]
+            val_acc = meta["validation_accuracy"]
+            stats = EpochStats(**meta["stats"])
+            ctx.log(f"blazingtext: resumed from checkpoint {found.path.name} after epoch "
+                    f"{first}")
+        for epoch in range(first, epochs):
             if ctx.should_stop():
                 raise MlyardError(STOPPED_MESSAGE)
             lr = trainer.current_lr(epoch)
@@ -272,6 +299,18 @@ class BlazingText(Algorithm):
                 else:
                     since_best += 1
             history.append(record)
+            if checkpoints is not None:
+                state = {"epoch": step, "rng": trainer.rng.bit_generator.state,
+                         "history": history, "words": words, "train_seconds": train_seconds,
+                         "eval_seconds": eval_seconds, "best": best, "best_epoch": best_epoch,
+                         "since_best": since_best, "validation_accuracy": val_acc,
+                         "stats": dataclasses.asdict(stats)}
+                wi, wo = trainer.weights()
+
+                def write(folder: Path, wi: Any = wi, wo: Any = wo) -> None:
+                    np.savez(folder / "weights.npz", wi=wi, wo=wo)
+
+                checkpoints.save(step, step, write, meta=state)
             if (hp["early_stopping"] and step >= hp["min_epochs"]
                     and since_best >= hp["patience"] and step < epochs):
                 ctx.log(f"early stopping after epoch {step}: validation accuracy has not "

@@ -26,6 +26,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -225,3 +226,10 @@ class HogwildTrainer:
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         """The trained (input, output) matrices."""
         return self.wi, self.wo
+
+    def restore(self, wi: np.ndarray, wo: np.ndarray, rng_state: dict[str, Any]) -> None:
+        """Continue from a checkpoint: weights and the shuffling RNG's state."""
+        self.wi[...] = wi
+        self.wo[...] = wo
+        self.rng.bit_generator.state = rng_state
+

@@ -15,6 +15,7 @@ gathered there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -195,3 +196,11 @@ class TorchTrainer:
         wi = self.model.embedding.weight.detach().to("cpu", torch.float32).numpy()
         wo = self.model.output.weight.detach().to("cpu", torch.float32).numpy()
         return wi, wo
+
+    def restore(self, wi: np.ndarray, wo: np.ndarray, rng_state: dict[str, Any]) -> None:
+        """Continue from a checkpoint: weights and the shuffling RNG's state."""
+        with torch.no_grad():
+            self.model.embedding.weight.copy_(torch.from_numpy(wi))
+            self.model.output.weight.copy_(torch.from_numpy(wo))
+        self.rng.bit_generator.state = rng_state
+
