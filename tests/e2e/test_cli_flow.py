@@ -142,3 +142,27 @@ def test_bert_job_evaluate_transform(env: dict[str, str], tmp_path: Path) -> Non
     preds = tmp_path / "bert.jsonl"
     mlyard(env, "transform", "--model", "bert-1", "--input", str(val), "--output", str(preds))
     assert len(preds.read_text().splitlines()) == 30
+
+
+def test_spot_training_and_a_command_job_from_the_cli(env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    train = make_text_dataset(tmp_path / "train.csv", 300, seed=1)
+    run = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(train), *FAST_HPS,
+                 "--hp", "threads=1", "--use-spot", "--max-wait", "300",
+                 "--spot-interrupt-after-checkpoints", "2", "--spot-restart-delay", "0.2",
+                 "--name", "bt-spot")
+    assert "blazingtext: resumed from checkpoint checkpoint-0" in run.stdout
+    desc = json.loads(mlyard(env, "jobs", "describe", "bt-spot").stdout)
+    assert desc["SpotInterruptions"] == 1
+    assert desc["BillableTimeInSeconds"] < desc["TrainingTimeInSeconds"]
+    # any command, with the SageMaker environment, in the user's own Python
+    cmd = (f"{sys.executable} -c \"import json, os, pathlib; "
+           "pathlib.Path(os.environ['SM_MODEL_DIR'], 'hps.json').write_text("
+           "os.environ['SM_HPS'])\"")
+    mlyard(env, "train", "--command", cmd, "--hp", "epochs=3", "--name", "cmd-1")
+    model_uri = json.loads(mlyard(env, "jobs", "describe", "cmd-1").stdout)["Outputs"]["model"]
+    assert json.loads((Path(model_uri.removeprefix("file://")) / "hps.json").read_text()) \
+        == {"epochs": "3"}
+    bad = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(train),
+                 "--use-spot", ok=False)
+    assert bad.returncode != 0 and "max_wait_seconds" in bad.stderr
