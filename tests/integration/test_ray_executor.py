@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,40 @@ class TestRayExecutor(ExecutorConformance):
         yield workspace
         set_default_workspace(None)
         workspace.close()
+
+
+DDP_SCRIPT = """
+import json, os, pathlib
+import torch, torch.distributed as dist
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+grad = torch.tensor([float(rank + 1)])
+dist.all_reduce(grad)
+if rank == 0:
+    pathlib.Path(os.environ["SM_MODEL_DIR"], "out.json").write_text(json.dumps(
+        {"sum": grad.item(), "world": world, "master": os.environ["MASTER_ADDR"]}))
+print(f"rank {rank} pid {os.getpid()} done", flush=True)
+dist.destroy_process_group()
+"""
+
+
+def test_distributed_job_runs_as_ray_workers(settings: Settings, local_ray: None,
+                                             tmp_path: Path) -> None:
+    import json
+
+    from mlyard.core.jobs import submit_job, wait_for_job
+    from mlyard.core.specs import DistributionConfig, TrainingJobSpec
+
+    (tmp_path / "train.py").write_text(DDP_SCRIPT)
+    with Workspace(settings.with_(executor="ray")) as ws:
+        spec = TrainingJobSpec(entry_point="train.py", source_dir=str(tmp_path),
+                               distribution=DistributionConfig(processes_per_host=2))
+        submit_job(ws, spec, "ray-ddp")
+        wait_for_job(ws, "ray-ddp", timeout=180)
+        logs = [line.line for line in ws.store.get_logs("ray-ddp")]
+        assert any("workers run as Ray actors (2)" in line for line in logs)
+        assert any(line.startswith("[algo-1 rank 1] rank 1 pid") for line in logs)
+        model_dir = ws.artifacts.local_path(ws.store.get_model("ray-ddp").uri)
+        assert model_dir is not None
+        out = json.loads((model_dir / "out.json").read_text())
+        assert out == {"sum": 3.0, "world": 2, "master": out["master"]} and out["master"]

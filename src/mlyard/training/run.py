@@ -375,15 +375,23 @@ class TrainingRun:
                 f"distributed training: {self.world.world_size} processes "
                 f"({self.world.instance_count} host(s) × {self.world.processes_per_host}), "
                 f"strategy {self.world.strategy}")
+        starter = None
+        if self.ws.settings.executor == "ray" and self.spec.image is None:
+            from mlyard.training.ray_workers import RayWorkerStarter, ray_address
+
+            starter = RayWorkerStarter(ray_address())
+            self.log.write(f"workers run as Ray actors ({self.world.world_size})")
         while True:
             group = WorkerGroup(self._worker_specs(channels, command, env, cwd), cwd,
-                                self._on_line)
+                                self._on_line, start=starter.start if starter else None)
             t0 = time.monotonic()
             try:
                 outcome = group.run(self.stop, schedule.trigger(attempt) if schedule else None)
             finally:
                 ran += time.monotonic() - t0
                 self._sync_checkpoints()
+                if starter is not None:
+                    starter.close()
             if outcome == "completed":
                 return ran
             if outcome == "stopped":

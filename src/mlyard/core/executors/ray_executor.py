@@ -47,6 +47,8 @@ class RayExecutor(Executor):
 
     def submit(self, job_name: str) -> None:
         env = job_environment(self.settings)
+        # the job process joins the same cluster (its training workers are Ray actors)
+        env.setdefault("RAY_ADDRESS", self._ray.get_runtime_context().gcs_address)
         self._refs[job_name] = self._task.remote(job_command(job_name), env)
 
     def is_running(self, record: JobRecord) -> bool | None:
