@@ -112,15 +112,15 @@ class RayWorkerStarter:
         self._master: tuple[str, int] | None = None
 
     def start(self, spec: WorkerSpec, cwd: Path) -> RayWorker:
-        actor = self._cls.remote()
+        actor: Any = self._cls.remote()
         self._actors.append(actor)
         env = dict(spec.env)
         if "MASTER_ADDR" in env:
             if self._master is None:  # rank 0 comes first: its node hosts the rendezvous
-                self._master = (self._ray.get(actor.node_ip.remote()),
+                self._master = (str(self._ray.get(actor.node_ip.remote())),
                                 int(self._ray.get(actor.free_port.remote())))
-            env.update(MASTER_ADDR=self._master[0], SM_MASTER_ADDR=self._master[0],
-                       MASTER_PORT=str(self._master[1]))
+            host, port = self._master
+            env.update(MASTER_ADDR=host, SM_MASTER_ADDR=host, MASTER_PORT=str(port))
         self._ray.get(actor.start.remote(spec.rank, spec.command, env, str(cwd)))
         return RayWorker(spec.rank, actor)
 
@@ -128,6 +128,6 @@ class RayWorkerStarter:
         for actor in self._actors:
             try:
                 self._ray.kill(actor)
-            except Exception:  # noqa: BLE001, S112 - already gone
+            except Exception:
                 continue
         self._actors.clear()
