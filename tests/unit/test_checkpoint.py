@@ -27,7 +27,7 @@ def test_save_and_latest_round_trip(tmp_path: Path) -> None:
     assert mgr.latest() is None
     for step in (2, 4, 6):
         mgr.save(step, 1, _write(f"s{step}"), meta={"step_in_epoch": step})
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = sorted(p.name for p in tmp_path.glob("checkpoint-*"))
     assert names == ["checkpoint-000000004", "checkpoint-000000006"]  # keep=2 pruned step 2
     found = mgr.latest()
     assert found is not None and found.step == 6 and found.meta == {"step_in_epoch": 6}
@@ -88,7 +88,8 @@ def test_a_failed_write_leaves_no_checkpoint(tmp_path: Path) -> None:
 
     with pytest.raises(OSError):
         mgr.save(2, 1, boom)
-    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint-000000001"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".mlyard-saves"] \
+        == ["checkpoint-000000001"]
     latest = mgr.latest()
     assert latest is not None and latest.step == 1
 
@@ -110,3 +111,28 @@ def test_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mgr = CheckpointManager.from_env(FP)
     assert mgr is not None and mgr.every_steps == 7 and mgr.keep == 3
     assert mgr.on_invalid == "restart" and mgr.directory == tmp_path
+
+
+def test_background_saves_write_in_a_thread(tmp_path: Path) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def slow(folder: Path) -> None:
+        release.wait(5)
+        (folder / "state.bin").write_text("late")
+
+    mgr = CheckpointManager(tmp_path, FP, background=True)
+    mgr.save(3, 1, slow)
+    assert not list(tmp_path.glob("checkpoint-*"))  # returned before the write
+    release.set()
+    mgr.wait()
+    found = mgr.latest()
+    assert found is not None and found.step == 3 and mgr.write_seconds > 0
+
+    def broken(folder: Path) -> None:
+        raise OSError("disk full")
+
+    mgr.save(4, 1, broken)
+    with pytest.raises(OSError, match="disk full"):
+        mgr.wait()

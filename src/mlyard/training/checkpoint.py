@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,11 @@ class CheckpointManager:
     complete checkpoints stay on disk; ``on_invalid`` is what to do with a corrupt or
     mismatched checkpoint: ``"fail"`` (raise :class:`CheckpointError`) or ``"restart"``
     (log it, move it aside, start from scratch). Only the writer (rank 0) saves.
+
+    With ``background=True`` :meth:`save` returns once the trainer's state is handed over
+    (the caller passes a snapshot, not live tensors); writing, hashing and the atomic rename
+    happen in a thread while training goes on, one save at a time. ``save_seconds`` is the
+    time the training loop was blocked, ``write_seconds`` the time spent writing.
     """
 
     directory: Path
@@ -109,13 +115,18 @@ class CheckpointManager:
     on_invalid: Literal["fail", "restart"] = "fail"
     writer: bool = True
     log: Callable[[str], None] = print
+    background: bool = False
     save_seconds: float = 0.0
+    write_seconds: float = 0.0
     saves: int = 0
     _last_save: float = field(default_factory=time.monotonic)
+    _pending: threading.Thread | None = None
+    _error: BaseException | None = None
 
     @classmethod
     def from_env(cls, fingerprint: dict[str, Any], *, writer: bool = True,
-                 log: Callable[[str], None] = print) -> CheckpointManager | None:
+                 log: Callable[[str], None] = print,
+                 background: bool = False) -> CheckpointManager | None:
         """The manager for this training process, or None when the job has no checkpoint
         location (``SM_CHECKPOINT_DIR`` unset)."""
         directory = os.environ.get(DIR_ENV)
@@ -126,7 +137,8 @@ class CheckpointManager:
                    every_steps=int(config.get("every_steps", 500)),
                    every_seconds=config.get("every_seconds"),
                    keep=int(config.get("keep", 2)),
-                   on_invalid=config.get("on_invalid", "fail"), writer=writer, log=log)
+                   on_invalid=config.get("on_invalid", "fail"), writer=writer, log=log,
+                   background=background)
 
     # -- finding -----------------------------------------------------------------------
     def _candidates(self) -> list[Path]:
@@ -203,6 +215,35 @@ class CheckpointManager:
         if not self.writer:
             return None
         started = time.perf_counter()
+        self.wait()
+        final = self.directory / f"{PREFIX}{step:09d}"
+        if self.background:
+            def run() -> None:
+                try:
+                    self._write(step, epoch, write, meta)
+                except BaseException as exc:  # raised by the next save() or wait()
+                    self._error = exc
+
+            self._pending = threading.Thread(target=run, name="mlyard-checkpoint", daemon=True)
+            self._pending.start()
+        else:
+            self._write(step, epoch, write, meta)
+        self.save_seconds += time.perf_counter() - started
+        return final
+
+    def wait(self, raise_errors: bool = True) -> None:
+        """Block until a background save has finished; re-raise its error (unless told
+        not to, when training is failing or stopping anyway)."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+        if self._error is not None and raise_errors:
+            error, self._error = self._error, None
+            raise error
+
+    def _write(self, step: int, epoch: int, write: Callable[[Path], None],
+               meta: Mapping[str, Any] | None) -> Path:
+        started = time.perf_counter()
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{PREFIX}{step:09d}"
         tmp = self.directory / f".tmp-{PREFIX}{step:09d}-{os.getpid()}"
@@ -232,7 +273,7 @@ class CheckpointManager:
             fh.write(f"{step} {final.name}\n")
         self._prune(final)
         self.saves += 1
-        self.save_seconds += time.perf_counter() - started
+        self.write_seconds += time.perf_counter() - started
         return final
 
     def _prune(self, newest: Path) -> None:

@@ -262,7 +262,7 @@ class Bert(Algorithm):
             "data": data_digest(train_enc),
         }
         checkpoints = CheckpointManager.from_env(fingerprint, writer=par.rank == 0,
-                                                 log=ctx.log)
+                                                 log=ctx.log, background=True)
         trainer = BertTrainer(ctx, hp, model, tokenizer, train_enc, val_enc, device, seed,
                               len(labels), make_schedule, par, checkpoints)
         summary = trainer.fit()

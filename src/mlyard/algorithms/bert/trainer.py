@@ -9,7 +9,8 @@
 * **Checkpoints** (``SM_CHECKPOINT_DIR``): model, optimizer, scheduler and RNG states plus the
   position in the data (epoch, step in epoch, the epoch's shuffling RNG state) every
   ``every_steps`` steps; a restarted job resumes mid-epoch where the checkpoint was taken and
-  reaches the same result as an uninterrupted run.
+  reaches the same result as an uninterrupted run. The loop only waits for a CPU snapshot;
+  writing and hashing happen in a background thread.
 * **Debugger / Profiler** hooks from ``MLYARD_DEBUGGER_CONFIG`` / ``MLYARD_PROFILER_CONFIG``.
 * Validation: each rank evaluates an equal share of the validation set; loss sums and the
   confusion matrix are summed across ranks.
@@ -18,10 +19,10 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,6 +187,8 @@ class BertTrainer:
 
     # -- checkpoints ---------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
+        """A snapshot of everything a resume needs, copied to the CPU (the checkpoint is
+        written in the background while training changes the live tensors)."""
         import torch
 
         if self.par.world > 1:
@@ -201,7 +204,7 @@ class BertTrainer:
         }
         if self.device.startswith("cuda"):
             state["cuda_rng"] = torch.cuda.get_rng_state(torch.device(self.device))
-        return state
+        return _snapshot(state)
 
     def _save(self, position: dict[str, Any]) -> None:
         import torch
@@ -210,7 +213,7 @@ class BertTrainer:
         state = self._state()  # a collective under FSDP: every rank
         self.checkpoints.save(position["step"], position["epoch"],
                               lambda folder: torch.save(state, folder / STATE_FILE),
-                              meta=position)
+                              meta=copy.deepcopy(position))
         self.par.barrier()
 
     def _restore(self, checkpoint: Checkpoint) -> dict[str, Any]:
@@ -255,6 +258,15 @@ class BertTrainer:
 
     # -- the loop ------------------------------------------------------------------------
     def fit(self) -> dict[str, Any]:
+        """Train (resuming from the newest checkpoint, if any); returns the summary."""
+        try:
+            return self._fit()
+        except BaseException:
+            if self.checkpoints is not None:  # let a checkpoint being written finish
+                self.checkpoints.wait(raise_errors=False)
+            raise
+
+    def _fit(self) -> dict[str, Any]:
         import torch
 
         hp, ctx, par = self.hp, self.ctx, self.par
@@ -348,6 +360,8 @@ class BertTrainer:
             self.debug.close()
         if self.profiler is not None:
             self.profiler.close()
+        if self.checkpoints is not None:
+            self.checkpoints.wait()
         summary: dict[str, Any] = {
             "epochs_run": len(history),
             "steps": step,
@@ -361,7 +375,8 @@ class BertTrainer:
         }
         if self.checkpoints is not None:
             summary["checkpoints_saved"] = self.checkpoints.saves
-            summary["checkpoint_seconds"] = round(self.checkpoints.save_seconds, 4)
+            summary["checkpoint_blocking_seconds"] = round(self.checkpoints.save_seconds, 4)
+            summary["checkpoint_write_seconds"] = round(self.checkpoints.write_seconds, 4)
         return summary
 
     def full_model_state(self) -> dict[str, Any] | None:
@@ -375,6 +390,14 @@ class BertTrainer:
         return state if self.par.rank == 0 else None
 
 
-def save_path(ctx: TrainingContext) -> Path:
-    """Where the model goes."""
-    return Path(ctx.model_dir)
+def _snapshot(value: Any) -> Any:
+    """A deep copy of a (nested) state dict with every tensor cloned to the CPU."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_snapshot(v) for v in value)
+    return copy.deepcopy(value)
