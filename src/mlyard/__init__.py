@@ -46,6 +46,14 @@ _LAZY = {
     "Predictor": "mlyard.sdk.endpoints",
     "create_endpoint": "mlyard.sdk.endpoints",
     "production_variant": "mlyard.sdk.endpoints",
+    "CheckpointConfig": "mlyard.core.specs",
+    "SpotConfig": "mlyard.core.specs",
+    "DistributionConfig": "mlyard.core.specs",
+    "DebuggerConfig": "mlyard.training.debugger",
+    "RuleConfig": "mlyard.training.debugger",
+    "DebugHook": "mlyard.training.debugger",
+    "ProfilerConfig": "mlyard.training.profiler",
+    "StepProfiler": "mlyard.training.profiler",
 }
 
 

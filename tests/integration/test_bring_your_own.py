@@ -115,3 +115,29 @@ def test_container_command_line(tmp_path: Path) -> None:
     assert cmd.count("-v") == 1 and f"{tmp_path}:{tmp_path}" in cmd
     assert "SM_MODEL_DIR=/x" in cmd and not any(c.startswith("PATH=") for c in cmd)
     assert cmd[-3:] == ["img:1", "python", "t.py"]
+
+
+def test_processing_command_in_a_container_image(ws: Workspace, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlyard.core.specs import ProcessingInput, ProcessingJobSpec, ProcessingOutput
+
+    runtime = tmp_path / "fake-docker"
+    runtime.write_text(FAKE_RUNTIME.format(python=sys.executable))
+    runtime.chmod(0o755)
+    monkeypatch.setenv("MLYARD_CONTAINER_RUNTIME", str(runtime))
+    raw = tmp_path / "raw.csv"
+    raw.write_text("x\n1\n2\n")
+    code = ("import pathlib, sys; src, out = sys.argv[1], sys.argv[2]; "
+            "rows = sum(1 for f in pathlib.Path(src).iterdir() for _ in open(f)); "
+            "pathlib.Path(out, 'n.txt').write_text(str(rows))")
+    spec = ProcessingJobSpec(command=["python", "-c", code], image="sklearn-processing:1",
+                             arguments=["{input:raw}", "{output:counts}"],
+                             inputs=[ProcessingInput(name="raw", source=str(raw))],
+                             outputs=[ProcessingOutput(name="counts",
+                                                       destination=str(tmp_path / "out"))])
+    submit_job(ws, spec, "proc-image")
+    rec = wait_for_job(ws, "proc-image", timeout=120)
+    assert (tmp_path / "out" / "n.txt").read_text() == "3"
+    assert rec.outputs["counts"].endswith("/out")
+    with pytest.raises(ValueError, match="exactly one of entry_point or command"):
+        ProcessingJobSpec(arguments=["x"])

@@ -174,7 +174,11 @@ def train(ctx: click.Context, algorithm: str | None, entry_point: str | None,
 
 
 @click.command()
-@click.option("--entry-point", required=True, help="Your processing script.")
+@click.option("--entry-point", help="Your processing script.")
+@click.option("--command", "command_line", metavar="'CMD ARGS'",
+              help="Run this command (any program) instead of a script.")
+@click.option("--python", "python_exe", help="Python interpreter of your own environment.")
+@click.option("--image", help="Run in this container image (Docker or Podman).")
 @click.option("--source-dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--input", "inputs", multiple=True, metavar="NAME=PATH",
               help="An input, staged at {input:NAME}.")
@@ -186,10 +190,13 @@ def train(ctx: click.Context, algorithm: str | None, entry_point: str | None,
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @click.option("--quiet", is_flag=True)
 @click.pass_context
-def process(ctx: click.Context, entry_point: str, source_dir: str | None,
+def process(ctx: click.Context, entry_point: str | None, command_line: str | None,
+            python_exe: str | None, image: str | None, source_dir: str | None,
             inputs: tuple[str, ...], outputs: tuple[str, ...], arguments: tuple[str, ...],
             name: str | None, max_run: int | None, wait: bool, quiet: bool) -> None:
-    """Start a processing job running your script."""
+    """Start a processing job running your script or command."""
+    import shlex
+
     outs = []
     for item in outputs:
         key, _, dest = item.partition("=")
@@ -197,6 +204,8 @@ def process(ctx: click.Context, entry_point: str, source_dir: str | None,
     try:
         spec = ProcessingJobSpec(
             entry_point=entry_point, source_dir=source_dir, arguments=list(arguments),
+            command=shlex.split(command_line) if command_line is not None else None,
+            python=python_exe, image=image,
             inputs=[ProcessingInput(name=k, source=v)
                     for k, v in parse_assignments(inputs).items()],
             outputs=outs, max_runtime_seconds=max_run,
@@ -204,7 +213,7 @@ def process(ctx: click.Context, entry_point: str, source_dir: str | None,
     except ValueError as exc:
         raise _spec_error(exc) from None
     ws = workspace(ctx)
-    job_name = name or unique_job_name(Path(entry_point).stem)
+    job_name = name or unique_job_name(Path(entry_point).stem if entry_point else "command")
     submit_job(ws, spec, job_name)
     _finish(ws, job_name, wait, quiet)
 

@@ -76,7 +76,12 @@ def validate_spec(ws: Workspace, spec: AnySpec) -> None:
         for channel in spec.channels:
             _check_local_input(f"channel {channel.name!r}", channel.uri)
     elif isinstance(spec, ProcessingJobSpec):
-        _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
+        if spec.entry_point is not None and spec.image is None:
+            _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
+        if spec.image is not None:
+            from mlyard.training.container import container_runtime
+
+            container_runtime()
         for inp in spec.inputs:
             _check_local_input(f"input {inp.name!r}", inp.source)
     else:

@@ -162,7 +162,7 @@ class JobRunner:
 
     def _processing(self, spec: ProcessingJobSpec, log: JobLog,
                     stop: StopSignal) -> dict[str, str]:
-        from mlyard.training.script_mode import run_script, stage_channel
+        from mlyard.training.script_mode import run_command, stage_channel
 
         root = self.staging / "processing"
         env = {"MLYARD_JOB_NAME": self.name, "PROCESSING_JOB_NAME": self.name}
@@ -183,9 +183,20 @@ class JobRunner:
                 arg = arg.replace(key, value)
             args.append(arg)
         env.update(spec.environment)
-        script = (Path(spec.source_dir or ".") / spec.entry_point).resolve()
-        run_script(script, args, env, cwd=script.parent, on_line=log.write,
-                   should_stop=stop, python=spec.python)
+        if spec.entry_point is not None:
+            script = (Path(spec.source_dir or ".") / spec.entry_point).resolve()
+            python = spec.python or ("python" if spec.image else sys.executable)
+            command, cwd = [python, str(script), *args], script.parent
+        else:
+            assert spec.command is not None
+            command, cwd = [*spec.command, *args], Path(spec.source_dir or ".").resolve()
+        if spec.image is not None:
+            from mlyard.training.container import container_command, container_runtime
+
+            mounts = [root, cwd, *(Path(v) for v in replacements.values())]
+            command = container_command(container_runtime(), spec.image, command, env,
+                                        mounts, cwd)
+        run_command(command, env, cwd=cwd, on_line=log.write, should_stop=stop)
         outputs: dict[str, str] = {}
         for out in spec.outputs:
             local = root / "output" / out.name

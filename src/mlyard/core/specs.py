@@ -213,21 +213,32 @@ class ProcessingOutput(_Spec):
 
 
 class ProcessingJobSpec(_Spec):
-    """A processing job: a user script with inputs, outputs and arguments.
+    """A processing job: a user script (``entry_point``, run with ``python``) or any
+    ``command``, optionally in a container ``image``, with inputs, outputs and arguments.
 
     ``{input:NAME}`` and ``{output:NAME}`` in ``arguments`` are replaced by the local folders.
     """
 
     kind: Literal["processing"] = "processing"
-    entry_point: str
+    entry_point: str | None = None
+    command: list[str] | None = None
     source_dir: str | None = None
     python: str | None = None
+    image: str | None = None
     arguments: list[str] = Field(default_factory=list)
     inputs: list[ProcessingInput] = Field(default_factory=list)
     outputs: list[ProcessingOutput] = Field(default_factory=list)
     metric_definitions: list[MetricDefinitionSpec] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
     max_runtime_seconds: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ProcessingJobSpec:
+        if (self.entry_point is None) == (self.command is None):
+            raise ValueError("a processing job needs exactly one of entry_point or command")
+        if self.command is not None and not self.command:
+            raise ValueError("command must not be empty")
+        return self
 
 
 class TransformJobSpec(_Spec):

@@ -150,15 +150,25 @@ class ScriptFailed(MlyardError):
 def run_script(script: Path, args: list[str], env: Mapping[str, str], cwd: Path,
                on_line: Callable[[str], None], should_stop: Callable[[], bool],
                python: str | None = None, poll: float = 0.25) -> int:
-    """Run ``python script args`` in its own process group, feeding each output line to
-    ``on_line``. Returns 0; raises :class:`ScriptFailed` with the last lines on failure.
-    When ``should_stop()`` turns true the script gets SIGTERM, then SIGKILL after 10 s,
+    """Run ``python script args`` (see :func:`run_command`)."""
+    return run_command([python or sys.executable, str(script), *args], env, cwd, on_line,
+                       should_stop, poll=poll, what=script.name)
+
+
+def run_command(command: list[str], env: Mapping[str, str], cwd: Path,
+                on_line: Callable[[str], None], should_stop: Callable[[], bool],
+                poll: float = 0.25, what: str | None = None) -> int:
+    """Run ``command`` in its own process group, feeding each output line to ``on_line``.
+    Returns 0; raises :class:`ScriptFailed` with the last lines on failure. When
+    ``should_stop()`` turns true the process group gets SIGTERM, then SIGKILL after 10 s,
     and :class:`MlyardError` ``"stopped"`` is raised."""
-    command = [python or sys.executable, str(script), *args]
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            errors="replace", bufsize=1, start_new_session=True)
+    try:
+        proc = subprocess.Popen(command, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                errors="replace", bufsize=1, start_new_session=True)
+    except OSError as exc:
+        raise ScriptFailed(f"cannot run {command[0]!r}: {exc}") from None
     tail: list[str] = []
 
     def pump() -> None:
@@ -186,7 +196,8 @@ def run_script(script: Path, args: list[str], env: Mapping[str, str], cwd: Path,
         raise MlyardError("stopped")
     if proc.returncode != 0:
         last = " | ".join(line for line in tail[-5:] if line.strip())
-        raise ScriptFailed(f"{script.name} exited with code {proc.returncode}: {last}")
+        raise ScriptFailed(f"{what or Path(command[0]).name} exited with code "
+                           f"{proc.returncode}: {last}")
     return 0
 
 
