@@ -54,6 +54,11 @@ _LAZY = {
     "DebugHook": "mlyard.training.debugger",
     "ProfilerConfig": "mlyard.training.profiler",
     "StepProfiler": "mlyard.training.profiler",
+    "HyperparameterTuner": "mlyard.sdk.tuner",
+    "ContinuousParameter": "mlyard.tuning.ranges",
+    "IntegerParameter": "mlyard.tuning.ranges",
+    "CategoricalParameter": "mlyard.tuning.ranges",
+    "WarmStartConfig": "mlyard.core.specs",
 }
 
 

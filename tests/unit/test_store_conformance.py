@@ -70,11 +70,12 @@ def test_older_schema_is_migrated(tmp_path: Path) -> None:
     store.create_job("kept", sql_store.JobType.TRAINING, {})
     with store.engine.begin() as conn:  # make it look like a version-1 workspace
         for table in (sql_store.endpoint_configs, sql_store.endpoints,
-                      sql_store.scaling_activities, sql_store.job_rules):
+                      sql_store.scaling_activities, sql_store.job_rules,
+                      sql_store.tuning_trials):
             table.drop(conn)
         conn.execute(sa.text("UPDATE schema_info SET version = 1"))
     store.close()
     upgraded = SqlAlchemyStore(url)
-    assert upgraded.schema_version() == sql_store.SCHEMA_VERSION == 3
+    assert upgraded.schema_version() == sql_store.SCHEMA_VERSION == 4
     assert upgraded.get_job("kept").name == "kept"
     upgraded.create_endpoint_config("cfg", {})

@@ -318,6 +318,20 @@ def job_run(ctx: click.Context, name: str) -> None:
         sys.exit(1)
 
 
+@job.command("standby")
+@click.option("--preload", multiple=True, metavar="MODULE",
+              help="A module to import before reporting ready (repeatable).")
+@click.pass_context
+def job_standby(ctx: click.Context, preload: tuple[str, ...]) -> None:
+    """Wait, warm, for one job name on stdin and run that job like `job run` (used by the
+    local executor's standbys). Prints `ready` once imports are done; exits 0 on end of
+    input."""
+    from mlyard.core.executors.standby import run_standby
+
+    obj = ctx.find_root().obj
+    sys.exit(run_standby(preload, home=obj.get("home") if isinstance(obj, dict) else None))
+
+
 @job.command("worker")
 @click.argument("worker_file", type=click.Path(exists=True, dir_okay=False))
 def job_worker(worker_file: str) -> None:

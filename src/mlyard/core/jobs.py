@@ -12,16 +12,18 @@ from mlyard.core.specs import (
     ProcessingJobSpec,
     TrainingJobSpec,
     TransformJobSpec,
+    TuningJobSpec,
     check_job_name,
 )
 from mlyard.core.workspace import Workspace
 from mlyard.errors import JobFailedError, ValidationError
 
-AnySpec = TrainingJobSpec | ProcessingJobSpec | TransformJobSpec
+AnySpec = TrainingJobSpec | ProcessingJobSpec | TransformJobSpec | TuningJobSpec
 _TYPES: dict[type[Any], JobType] = {
     TrainingJobSpec: JobType.TRAINING,
     ProcessingJobSpec: JobType.PROCESSING,
     TransformJobSpec: JobType.TRANSFORM,
+    TuningJobSpec: JobType.TUNING,
 }
 #: A job whose process is gone must have reported within this many seconds.
 ORPHAN_GRACE_SECONDS = 3.0
@@ -75,6 +77,11 @@ def validate_spec(ws: Workspace, spec: AnySpec) -> None:
             raise ValidationError(f"duplicate channel names: {names}")
         for channel in spec.channels:
             _check_local_input(f"channel {channel.name!r}", channel.uri)
+    elif isinstance(spec, TuningJobSpec):
+        from mlyard.tuning.validate import validate_tuning
+
+        validate_spec(ws, spec.training)
+        validate_tuning(ws, spec)
     elif isinstance(spec, ProcessingJobSpec):
         if spec.entry_point is not None and spec.image is None:
             _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
@@ -170,10 +177,12 @@ def wait_for_job(ws: Workspace, name: str, *, timeout: float | None = None,
     return record
 
 
-def stop_job(ws: Workspace, name: str, *, grace: float = 15.0) -> JobRecord:
-    """Ask a job to stop; the job process stops its work and reports Stopped. A process
-    that does not answer within ``grace`` seconds is killed."""
-    record = ws.store.request_stop(name)
+def stop_job(ws: Workspace, name: str, *, grace: float = 15.0,
+             reason: str | None = None) -> JobRecord:
+    """Ask a job to stop; the job process stops its work and reports Stopped (with
+    ``reason``, if given). A process that does not answer within ``grace`` seconds is
+    killed."""
+    record = ws.store.request_stop(name, reason=reason)
     if record.status in TERMINAL_STATUSES:
         return record
     deadline = time.monotonic() + grace

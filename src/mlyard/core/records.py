@@ -32,6 +32,7 @@ class JobType(StrEnum):
     TRAINING = "training"
     PROCESSING = "processing"
     TRANSFORM = "transform"
+    TUNING = "tuning"
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,23 @@ class RuleStatus:
     message: str = ""
     step: int | None = None
     updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a hyperparameter tuning job: the training job it ran, the tuned
+    hyperparameters, its status, its final objective value and the objective per step.
+    ``status`` is a :class:`JobStatus` value; ``stop_reason`` says why a trial was stopped
+    (early stopping) or failed; ``source`` is ``own`` or ``warm-start:<parent>``."""
+
+    tuning_job: str
+    number: int
+    training_job: str
+    hyperparameters: dict[str, Any]
+    status: JobStatus = JobStatus.PENDING
+    objective: float | None = None
+    intermediate: list[tuple[int, float]] = field(default_factory=list)
+    started_at: float | None = None
+    ended_at: float | None = None
+    stop_reason: str | None = None
+    source: str = "own"

@@ -27,6 +27,7 @@ from mlyard.core.specs import (
     ProcessingJobSpec,
     TrainingJobSpec,
     TransformJobSpec,
+    TuningJobSpec,
     spec_from_dict,
 )
 from mlyard.core.workspace import Workspace
@@ -62,8 +63,9 @@ class StopSignal:
             if self._deadline is not None and time.monotonic() > self._deadline:
                 self.set("MaxRuntimeExceeded")
             try:
-                if self._ws.store.get_job(self._name).stop_requested:
-                    self.set("stop requested")
+                record = self._ws.store.get_job(self._name)
+                if record.stop_requested:
+                    self.set(record.failure_reason or "stop requested")
             except MlyardError:
                 continue
 
@@ -210,6 +212,21 @@ class JobRunner:
                 outputs[out.name] = self._store_output(local, "output", out.name)
         return outputs
 
+    def _tuning(self, spec: TuningJobSpec, log: JobLog, stop: StopSignal) -> dict[str, str]:
+        from mlyard.tuning.driver import TuningDriver
+
+        driver = TuningDriver(self.ws, self.name, spec, log, stop)
+        summary = driver.run()
+        outputs = dict(getattr(driver, "outputs", {}))
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["counts"].items()))
+        if summary["best"] is None:
+            raise MlyardError(f"no trial completed with an objective value ({counts})")
+        outputs["best_training_job"] = summary["best"].training_job
+        log.write(f"tuning done: {counts}; {summary['early_stopped']} stopped early; best "
+                  f"{summary['best'].training_job} {spec.objective.metric_name}="
+                  f"{summary['best'].objective:.6g} with {summary['best'].hyperparameters}")
+        return outputs
+
     def _transform(self, spec: TransformJobSpec, log: JobLog, stop: StopSignal) -> dict[str, str]:
         from mlyard.serving.transform import run_transform
 
@@ -252,6 +269,8 @@ class JobRunner:
         shutil.rmtree(self.staging, ignore_errors=True)
         log = JobLog(ws.store, name, self.scratch / "job.log", self._metric_regexes())
         stop = StopSignal(ws, name, getattr(self.spec, "max_runtime_seconds", None))
+        if isinstance(self.spec, TuningJobSpec):
+            log.write(f"tuning job {name}: trials are training jobs {name[:58]}-NNN")
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set("SIGTERM"))
         stdout, stderr = sys.stdout, sys.stderr
         status = JobStatus.FAILED
@@ -266,6 +285,8 @@ class JobRunner:
                 outputs = self._training(self.spec, log, stop)
             elif isinstance(self.spec, ProcessingJobSpec):
                 outputs = self._processing(self.spec, log, stop)
+            elif isinstance(self.spec, TuningJobSpec):
+                outputs = self._tuning(self.spec, log, stop)
             else:
                 outputs = self._transform(self.spec, log, stop)
             status = JobStatus.COMPLETED

@@ -15,6 +15,7 @@ from mlyard.core.records import (
     RuleStatus,
     ScalingActivity,
     TableRecord,
+    TrialRecord,
 )
 from mlyard.core.stores.base import MetadataStore
 from mlyard.errors import ConflictError, NotFoundError
@@ -162,3 +163,35 @@ class MetadataStoreConformance:
         assert rules[0].step == 30 and rules[0].message == "gap 0.4" and rules[0].updated_at > 0
         assert [r.rule_name for r in store.get_rule_statuses("r1", "profiler")] == ["StepOutlier"]
         assert store.get_rule_statuses("other") == []
+
+    def test_tuning_trials(self, store: MetadataStore) -> None:
+        store.create_job("tune", JobType.TUNING, {})
+        with pytest.raises(NotFoundError):
+            store.put_trial(TrialRecord("nope", 0, "nope-000", {}))
+        store.put_trial(TrialRecord("tune", 1, "tune-001", {"lr": 0.1}))
+        store.put_trial(TrialRecord("tune", 0, "tune-000", {"lr": 0.5, "k": "a"},
+                                    JobStatus.COMPLETED, 0.8, [(1, 0.7), (2, 0.8)], 1.0, 2.0))
+        store.put_trial(TrialRecord("tune", 1, "tune-001", {"lr": 0.1}, JobStatus.STOPPED,
+                                    None, [(1, 0.2)], 1.5, 3.0, "early stopping", "own"))
+        trials = store.list_trials("tune")
+        assert [t.number for t in trials] == [0, 1]
+        assert trials[0].hyperparameters == {"lr": 0.5, "k": "a"}
+        assert trials[0].intermediate == [(1, 0.7), (2, 0.8)] and trials[0].objective == 0.8
+        assert trials[1].status is JobStatus.STOPPED and trials[1].stop_reason == "early stopping"
+        assert store.list_trials("other") == []
+
+    def test_stop_reason_and_reopen(self, store: MetadataStore) -> None:
+        store.create_job("j", JobType.TUNING, {})
+        assert store.transition_job("j", JobStatus.IN_PROGRESS, expected=[JobStatus.PENDING])
+        rec = store.request_stop("j", reason="early stopping: below the median")
+        assert rec.status is JobStatus.STOPPING
+        assert rec.failure_reason == "early stopping: below the median"
+        store.transition_job("j", JobStatus.FAILED, expected=[JobStatus.STOPPING],
+                             failure_reason="driver died")
+        assert not store.reopen_job("j", expected=[JobStatus.COMPLETED])
+        assert store.reopen_job("j", expected=[JobStatus.FAILED])
+        rec = store.get_job("j")
+        assert rec.status is JobStatus.PENDING and rec.failure_reason is None
+        assert not rec.stop_requested and rec.ended_at is None
+        with pytest.raises(NotFoundError):
+            store.reopen_job("missing", expected=[JobStatus.FAILED])

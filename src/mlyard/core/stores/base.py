@@ -23,6 +23,7 @@ from mlyard.core.records import (
     RuleStatus,
     ScalingActivity,
     TableRecord,
+    TrialRecord,
 )
 
 
@@ -57,8 +58,15 @@ class MetadataStore(ABC):
         """Record where the job runs."""
 
     @abstractmethod
-    def request_stop(self, name: str) -> JobRecord:
-        """Flag a job to stop; a Pending job becomes Stopped at once. Returns the record."""
+    def request_stop(self, name: str, reason: str | None = None) -> JobRecord:
+        """Flag a job to stop; a Pending job becomes Stopped at once. ``reason`` becomes the
+        job's failure reason when it ends Stopped. Returns the record."""
+
+    @abstractmethod
+    def reopen_job(self, name: str, expected: Iterable[JobStatus]) -> bool:
+        """Put a job whose status is in ``expected`` back to Pending (failure reason, stop
+        flag, end time and process cleared), to run it again (a tuning job resuming after
+        its driver died). False when its status is not in ``expected``."""
 
     # -- logs and metrics ---------------------------------------------------------------
     @abstractmethod
@@ -160,6 +168,16 @@ class MetadataStore(ABC):
     @abstractmethod
     def list_scaling_activities(self, endpoint: str) -> list[ScalingActivity]:
         """An endpoint's scaling history, oldest first."""
+
+    # -- tuning trials ------------------------------------------------------------------
+    @abstractmethod
+    def put_trial(self, trial: TrialRecord) -> None:
+        """Insert or replace trial ``trial.number`` of a tuning job (NotFoundError: no such
+        tuning job)."""
+
+    @abstractmethod
+    def list_trials(self, tuning_job: str) -> list[TrialRecord]:
+        """A tuning job's trials, by number."""
 
     # -- debugger / profiler rules ------------------------------------------------------
     @abstractmethod

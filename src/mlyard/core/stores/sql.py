@@ -38,6 +38,7 @@ from mlyard.core.records import (
     RuleStatus,
     ScalingActivity,
     TableRecord,
+    TrialRecord,
 )
 from mlyard.core.stores.base import MetadataStore
 from mlyard.errors import ConflictError, NotFoundError, WorkspaceError
@@ -145,6 +146,22 @@ job_rules = sa.Table(
 )
 
 
+tuning_trials = sa.Table(
+    "tuning_trials", metadata,
+    sa.Column("tuning_job", sa.String(64), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("training_job", sa.String(64), nullable=False),
+    sa.Column("hyperparameters", sa.Text, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("objective", sa.Float),
+    sa.Column("intermediate", sa.Text, nullable=False, default="[]"),
+    sa.Column("started_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("stop_reason", sa.Text),
+    sa.Column("source", sa.String(128), nullable=False, default="own"),
+)
+
+
 def _migrate_to_1(conn: Connection) -> None:
     for table in (jobs, job_logs, job_metrics, models, catalog_tables):
         table.create(conn, checkfirst=True)
@@ -159,9 +176,13 @@ def _migrate_to_3(conn: Connection) -> None:
     job_rules.create(conn, checkfirst=True)
 
 
+def _migrate_to_4(conn: Connection) -> None:
+    tuning_trials.create(conn, checkfirst=True)
+
+
 #: Migration steps; entry ``i`` brings the schema from version ``i`` to ``i + 1``.
 MIGRATIONS: list[Callable[[Connection], None]] = [_migrate_to_1, _migrate_to_2,
-                                                  _migrate_to_3]
+                                                  _migrate_to_3, _migrate_to_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -313,7 +334,7 @@ class SqlAlchemyStore(MetadataStore):
                 updated_at=time.time(),
             ))
 
-    def request_stop(self, name: str) -> JobRecord:
+    def request_stop(self, name: str, reason: str | None = None) -> JobRecord:
         now = time.time()
         with self._tx() as conn:
             row = conn.execute(sa.select(jobs.c.status).where(jobs.c.name == name)).first()
@@ -322,13 +343,28 @@ class SqlAlchemyStore(MetadataStore):
             if row.status == JobStatus.PENDING.value:
                 conn.execute(jobs.update().where(jobs.c.name == name).values(
                     status=JobStatus.STOPPED.value, stop_requested=True, updated_at=now,
-                    ended_at=now, failure_reason="stopped before it started",
+                    ended_at=now, failure_reason=reason or "stopped before it started",
                 ))
             elif row.status == JobStatus.IN_PROGRESS.value:
-                conn.execute(jobs.update().where(jobs.c.name == name).values(
-                    status=JobStatus.STOPPING.value, stop_requested=True, updated_at=now,
-                ))
+                values: dict[str, Any] = {"status": JobStatus.STOPPING.value,
+                                          "stop_requested": True, "updated_at": now}
+                if reason:
+                    values["failure_reason"] = reason[:4000]
+                conn.execute(jobs.update().where(jobs.c.name == name).values(**values))
         return self.get_job(name)
+
+    def reopen_job(self, name: str, expected: Iterable[JobStatus]) -> bool:
+        now = time.time()
+        allowed = [s.value for s in expected]
+        with self._tx() as conn:
+            result = conn.execute(
+                jobs.update().where(jobs.c.name == name, jobs.c.status.in_(allowed)).values(
+                    status=JobStatus.PENDING.value, updated_at=now, ended_at=None,
+                    failure_reason=None, stop_requested=False, pid=None))
+            if result.rowcount == 0 and conn.execute(
+                    sa.select(jobs.c.name).where(jobs.c.name == name)).first() is None:
+                raise NotFoundError(f"no job named {name!r}")
+            return bool(result.rowcount == 1)
 
     # -- logs and metrics ----------------------------------------------------------------
     def append_logs(self, name: str, lines: Sequence[tuple[float, str]]) -> None:
@@ -548,6 +584,38 @@ class SqlAlchemyStore(MetadataStore):
             return [ScalingActivity(r.endpoint, r.variant, r.ts, r.from_replicas,
                                     r.to_replicas, r.cause, r.status)
                     for r in conn.execute(query)]
+
+    # -- tuning trials ------------------------------------------------------------------
+    def put_trial(self, trial: TrialRecord) -> None:
+        values = {
+            "training_job": trial.training_job,
+            "hyperparameters": json.dumps(trial.hyperparameters),
+            "status": trial.status.value, "objective": trial.objective,
+            "intermediate": json.dumps([[int(s), float(v)] for s, v in trial.intermediate]),
+            "started_at": trial.started_at, "ended_at": trial.ended_at,
+            "stop_reason": trial.stop_reason[:4000] if trial.stop_reason else None,
+            "source": trial.source,
+        }
+        with self._tx() as conn:
+            if conn.execute(sa.select(jobs.c.name).where(jobs.c.name == trial.tuning_job)
+                            ).first() is None:
+                raise NotFoundError(f"no job named {trial.tuning_job!r}")
+            key = ((tuning_trials.c.tuning_job == trial.tuning_job)
+                   & (tuning_trials.c.number == trial.number))
+            if conn.execute(tuning_trials.update().where(key).values(**values)).rowcount == 0:
+                conn.execute(tuning_trials.insert().values(
+                    tuning_job=trial.tuning_job, number=trial.number, **values))
+
+    def list_trials(self, tuning_job: str) -> list[TrialRecord]:
+        query = (sa.select(tuning_trials).where(tuning_trials.c.tuning_job == tuning_job)
+                 .order_by(tuning_trials.c.number))
+        with self._tx() as conn:
+            return [TrialRecord(
+                r.tuning_job, r.number, r.training_job, json.loads(r.hyperparameters),
+                JobStatus(r.status), r.objective,
+                [(int(s), float(v)) for s, v in json.loads(r.intermediate or "[]")],
+                r.started_at, r.ended_at, r.stop_reason, r.source)
+                for r in conn.execute(query)]
 
     # -- debugger / profiler rules --------------------------------------------------
     def put_rule_status(self, status: RuleStatus) -> None:

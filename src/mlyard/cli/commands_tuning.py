@@ -1,0 +1,196 @@
+"""``mlyard tune`` and ``mlyard tuning describe|analytics|list|stop|resume``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mlyard.cli.context import workspace
+from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
+from mlyard.core.params import parse_assignments
+from mlyard.core.records import JobType
+from mlyard.core.specs import (
+    Channel,
+    MetricDefinitionSpec,
+    ResourceConfig,
+    TrainingJobSpec,
+    TuningJobSpec,
+    TuningObjective,
+    WarmStartConfig,
+)
+from mlyard.errors import ValidationError
+from mlyard.tuning.ranges import parse_range
+
+
+@click.command("tune")
+@click.option("--algorithm", help="Built-in algorithm to tune.")
+@click.option("--entry-point", help="Your training script to tune.")
+@click.option("--source-dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--train", "train_path", help="The train channel.")
+@click.option("--validation", help="The validation channel.")
+@click.option("--channel", multiple=True, metavar="NAME=PATH", help="More channels.")
+@click.option("--hp", multiple=True, metavar="NAME=VALUE", help="A static hyperparameter.")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=MIN:MAX[:SCALE]|[a,b]",
+              help="A tuned range: lr=0.01:1.0:log, ngrams=1:3, dim=[50,100,200]; scale "
+              "linear, log, reverselog or auto.")
+@click.option("--metric", multiple=True, metavar="NAME=REGEX",
+              help="A metric definition for scripts (first group is the value).")
+@click.option("--objective", required=True, help="The metric to optimize.")
+@click.option("--maximize/--minimize", default=True, show_default=True)
+@click.option("--strategy", type=click.Choice(["Random", "Grid", "Bayesian", "Hyperband"],
+                                              case_sensitive=False),
+              default="Bayesian", show_default=True)
+@click.option("--gp", is_flag=True, help="Bayesian with a Gaussian process instead of TPE.")
+@click.option("--max-jobs", type=int, default=10, show_default=True)
+@click.option("--max-parallel-jobs", type=int, default=1, show_default=True)
+@click.option("--early-stopping", type=click.Choice(["Off", "Auto"]), default="Off",
+              show_default=True)
+@click.option("--warm-start", "parents", multiple=True, metavar="TUNING_JOB",
+              help="A parent tuning job whose trials seed the search (up to 5).")
+@click.option("--warm-start-type", type=click.Choice(["IdenticalDataAndAlgorithm",
+                                                      "TransferLearning"]),
+              default="IdenticalDataAndAlgorithm", show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--threads", default=1, show_default=True, help="CPU threads per trial.")
+@click.option("--name", help="Tuning job name.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option("--quiet", is_flag=True)
+@click.pass_context
+def tune(ctx: click.Context, algorithm: str | None, entry_point: str | None,
+         source_dir: str | None, train_path: str | None, validation: str | None,
+         channel: tuple[str, ...], hp: tuple[str, ...], ranges: tuple[str, ...],
+         metric: tuple[str, ...], objective: str, maximize: bool, strategy: str, gp: bool,
+         max_jobs: int, max_parallel_jobs: int, early_stopping: str, parents: tuple[str, ...],
+         warm_start_type: str, seed: int, threads: int, name: str | None, wait: bool,
+         quiet: bool) -> None:
+    """Start a hyperparameter tuning job whose trials are training jobs."""
+    channels = dict(parse_assignments(channel))
+    if train_path:
+        channels["train"] = train_path
+    if validation:
+        channels["validation"] = validation
+    parsed = dict(parse_range(text) for text in ranges)
+    strategy = {s.lower(): s for s in ("Random", "Grid", "Bayesian", "Hyperband")}[
+        strategy.lower()]
+    try:
+        spec = TuningJobSpec(
+            training=TrainingJobSpec(
+                algorithm=algorithm, entry_point=entry_point, source_dir=source_dir,
+                hyperparameters=parse_assignments(hp),
+                channels=[Channel(name=k, uri=v) for k, v in channels.items()],
+                metric_definitions=[MetricDefinitionSpec(name=k, regex=v)
+                                    for k, v in parse_assignments(metric).items()],
+                resources=ResourceConfig(num_threads=threads), seed=seed),
+            ranges=parsed,
+            objective=TuningObjective(metric_name=objective,
+                                      type="Maximize" if maximize else "Minimize"),
+            strategy=strategy,  # type: ignore[arg-type]
+            bayesian_sampler="gp" if gp else "tpe", max_jobs=max_jobs,
+            max_parallel_jobs=max_parallel_jobs,
+            early_stopping=early_stopping,  # type: ignore[arg-type]
+            warm_start=WarmStartConfig(parents=list(parents),
+                                       type=warm_start_type)  # type: ignore[arg-type]
+            if parents else None,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise ValidationError(f"invalid tuning job: {exc}") from None
+    ws = workspace(ctx)
+    job_name = name or unique_job_name(f"tune-{algorithm or Path(entry_point or 'job').stem}")
+    submit_job(ws, spec, job_name)
+    if not wait:
+        click.echo(job_name)
+        return
+    wait_for_job(ws, job_name, on_log=None if quiet else click.echo)
+    from mlyard.tuning.analytics import describe_tuning
+
+    best = describe_tuning(ws, job_name)["BestTrainingJob"]
+    click.echo(f"tuning job {job_name} Completed; best training job {best['TrainingJobName']} "
+               f"{objective}={fmt(best['FinalHyperParameterTuningJobObjectiveMetric']['Value'])}"
+               f" with {json.dumps(best['TunedHyperParameters'])}")
+
+
+@click.group()
+def tuning() -> None:
+    """Inspect and control hyperparameter tuning jobs."""
+
+
+@tuning.command("describe")
+@click.argument("name")
+@click.pass_context
+def tuning_describe(ctx: click.Context, name: str) -> None:
+    """Best training job, status counters and every trial's objective (JSON)."""
+    from mlyard.tuning.analytics import describe_tuning
+
+    click.echo(json.dumps(describe_tuning(workspace(ctx), name), indent=2, default=str))
+
+
+@tuning.command("analytics")
+@click.argument("name")
+@click.option("--html", type=click.Path(dir_okay=False), help="Also write the HTML report.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
+              help="Also write the table as CSV.")
+@click.pass_context
+def tuning_analytics(ctx: click.Context, name: str, html: str | None,
+                     csv_path: str | None) -> None:
+    """A table of every trial (and, with --html, a report with charts)."""
+    from mlyard.tuning.analytics import trial_rows, tuning_spec
+    from mlyard.tuning.report import analytics_frame, write_report
+
+    ws = workspace(ctx)
+    spec = tuning_spec(ws, name)
+    rows = trial_rows(ws, name)
+    frame = analytics_frame(rows)
+    params = list(spec.ranges)
+    headers = ["trial", "training job", "status", *params, "objective", "seconds"]
+    click.echo(table(headers, [
+        [r["TrialNumber"], r["TrainingJobName"], r["TrainingJobStatus"],
+         *[fmt(r.get(p)) for p in params], fmt(r["FinalObjectiveValue"]),
+         fmt(r["TrainingElapsedTimeSeconds"])] for r in frame.to_dict("records")]))
+    if csv_path:
+        frame.to_csv(csv_path, index=False)
+        click.echo(f"table written to {csv_path}")
+    if html:
+        write_report(rows, Path(html), title=f"tuning job {name}",
+                     objective=spec.objective.metric_name, direction=spec.objective.type)
+        click.echo(f"report written to {html}")
+
+
+@tuning.command("list")
+@click.pass_context
+def tuning_list(ctx: click.Context) -> None:
+    """Tuning jobs, newest first."""
+    ws = workspace(ctx)
+    click.echo(table(["name", "status", "created"], [
+        [r.name, r.status.value, fmt_time(r.created_at)]
+        for r in ws.store.list_jobs(job_type=JobType.TUNING)]))
+
+
+@tuning.command("stop")
+@click.argument("name")
+@click.pass_context
+def tuning_stop(ctx: click.Context, name: str) -> None:
+    """Stop a tuning job and its running trials."""
+    from mlyard.tuning.control import stop_tuning
+
+    record = stop_tuning(workspace(ctx), name)
+    click.echo(f"tuning job {name} {record.status.value}")
+
+
+@tuning.command("resume")
+@click.argument("name")
+@click.option("--wait/--no-wait", default=False, show_default=True)
+@click.pass_context
+def tuning_resume(ctx: click.Context, name: str, wait: bool) -> None:
+    """Start a tuning job's driver again from its stored trials."""
+    from mlyard.tuning.control import resume_tuning
+
+    ws = workspace(ctx)
+    resume_tuning(ws, name)
+    click.echo(f"tuning job {name} resumed")
+    if wait:
+        record = wait_for_job(ws, name, on_log=click.echo)
+        click.echo(f"tuning job {name} {record.status.value}")

@@ -1,0 +1,166 @@
+"""``HyperparameterTuner``: tune an :class:`~mlyard.sdk.estimator.Estimator`, SageMaker style.
+
+>>> est = mlyard.Estimator("blazingtext", hyperparameters={"epochs": 10})
+>>> tuner = mlyard.HyperparameterTuner(
+...     est, "validation:accuracy",
+...     {"learning_rate": mlyard.ContinuousParameter(min_value=0.01, max_value=1.0,
+...                                                  scaling="Logarithmic"),
+...      "word_ngrams": mlyard.IntegerParameter(min_value=1, max_value=3)},
+...     strategy="Bayesian", max_jobs=20, max_parallel_jobs=2, early_stopping_type="Auto")
+>>> tuner.fit({"train": "train.csv", "validation": "val.csv"}, job_name="tune-1")
+>>> tuner.best_training_job(); tuner.analytics().dataframe(); tuner.deploy("reviews")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
+from mlyard.core.specs import TuningJobSpec, TuningObjective, WarmStartConfig
+from mlyard.errors import ValidationError
+from mlyard.sdk.estimator import Estimator
+from mlyard.sdk.model import Model
+from mlyard.tuning.ranges import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    ParameterRange,
+)
+
+
+class TuningJobAnalytics:
+    """SageMaker's ``HyperparameterTuningJobAnalytics``: every trial as a DataFrame."""
+
+    def __init__(self, tuner: HyperparameterTuner, name: str) -> None:
+        self._tuner = tuner
+        self.name = name
+
+    def dataframe(self) -> Any:
+        """One row per trial: tuned hyperparameters, status, final objective, times."""
+        from mlyard.tuning.analytics import trial_rows
+        from mlyard.tuning.report import analytics_frame
+
+        return analytics_frame(trial_rows(self._tuner.estimator.workspace, self.name))
+
+    def report(self, path: str | Path) -> Path:
+        """Write the HTML report (objective over time, parallel coordinates, importance)."""
+        from mlyard.tuning.analytics import trial_rows
+        from mlyard.tuning.report import write_report
+
+        spec = self._tuner.spec_of(self.name)
+        return write_report(trial_rows(self._tuner.estimator.workspace, self.name), Path(path),
+                            title=f"tuning job {self.name}",
+                            objective=spec.objective.metric_name,
+                            direction=spec.objective.type)
+
+
+class HyperparameterTuner:
+    """Runs a tuning job over ``estimator``'s training job (see the module docstring).
+
+    ``strategy``: ``Random``, ``Grid``, ``Bayesian`` (``bayesian_sampler="gp"`` for a
+    Gaussian process) or ``Hyperband``; ``early_stopping_type``: ``Off`` or ``Auto``;
+    ``warm_start_config``: a :class:`~mlyard.core.specs.WarmStartConfig` or
+    ``{"parents": [...], "type": "TransferLearning"}``.
+    """
+
+    def __init__(self, estimator: Estimator, objective_metric_name: str,
+                 hyperparameter_ranges: Mapping[str, ParameterRange], *,
+                 objective_type: str = "Maximize", strategy: str = "Bayesian",
+                 max_jobs: int = 10, max_parallel_jobs: int = 1,
+                 early_stopping_type: str = "Off",
+                 warm_start_config: WarmStartConfig | Mapping[str, Any] | None = None,
+                 bayesian_sampler: str = "tpe", seed: int = 0) -> None:
+        if estimator.algorithm is None and estimator.entry_point is None \
+                and estimator.command is None:
+            raise ValidationError("HyperparameterTuner needs an Estimator")
+        self.estimator = estimator
+        self.objective_metric_name = objective_metric_name
+        self.hyperparameter_ranges = dict(hyperparameter_ranges)
+        self.objective_type = objective_type
+        self.strategy = strategy
+        self.max_jobs = max_jobs
+        self.max_parallel_jobs = max_parallel_jobs
+        self.early_stopping_type = early_stopping_type
+        if warm_start_config is not None and not isinstance(warm_start_config,
+                                                            WarmStartConfig):
+            warm_start_config = WarmStartConfig(**dict(warm_start_config))
+        self.warm_start_config = warm_start_config
+        self.bayesian_sampler = bayesian_sampler
+        self.seed = seed
+        self.latest_tuning_job: str | None = None
+
+    def spec(self, inputs: Mapping[str, str | Path]) -> TuningJobSpec:
+        """The tuning job spec :meth:`fit` would submit."""
+        try:
+            return TuningJobSpec(
+                training=self.estimator.spec(inputs), ranges=self.hyperparameter_ranges,
+                objective=TuningObjective(metric_name=self.objective_metric_name,
+                                          type=self.objective_type),  # type: ignore[arg-type]
+                strategy=self.strategy,  # type: ignore[arg-type]
+                bayesian_sampler=self.bayesian_sampler,  # type: ignore[arg-type]
+                max_jobs=self.max_jobs, max_parallel_jobs=self.max_parallel_jobs,
+                early_stopping=self.early_stopping_type,  # type: ignore[arg-type]
+                warm_start=self.warm_start_config, seed=self.seed)
+        except ValueError as exc:
+            raise ValidationError(f"invalid tuning job: {exc}") from None
+
+    def spec_of(self, name: str) -> TuningJobSpec:
+        from mlyard.tuning.analytics import tuning_spec
+
+        return tuning_spec(self.estimator.workspace, name)
+
+    def fit(self, inputs: Mapping[str, str | Path] | str | Path, *,
+            job_name: str | None = None, wait: bool = True) -> str:
+        """Start the tuning job (and wait for it unless ``wait=False``); returns its name."""
+        channels = inputs if isinstance(inputs, Mapping) else {"train": inputs}
+        stem = self.estimator.algorithm or Path(self.estimator.entry_point or "job").stem
+        name = job_name or unique_job_name(f"tune-{stem}")
+        submit_job(self.estimator.workspace, self.spec(channels), name)
+        self.latest_tuning_job = name
+        if wait:
+            self.wait()
+        return name
+
+    def _name(self) -> str:
+        if self.latest_tuning_job is None:
+            raise ValidationError("fit() has not been called")
+        return self.latest_tuning_job
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the tuning job ends (JobFailedError if it Failed/Stopped)."""
+        wait_for_job(self.estimator.workspace, self._name(), timeout=timeout)
+
+    def describe(self) -> dict[str, Any]:
+        from mlyard.tuning.analytics import describe_tuning
+
+        return describe_tuning(self.estimator.workspace, self._name())
+
+    def best_training_job(self) -> str:
+        """The name of the training job with the best final objective."""
+        best = self.describe()["BestTrainingJob"]
+        if best is None:
+            raise ValidationError(f"tuning job {self._name()!r} has no completed trial yet")
+        return str(best["TrainingJobName"])
+
+    def best_estimator_model(self) -> Model:
+        """The best trial's model."""
+        return Model(self.best_training_job(), workspace=self.estimator.workspace)
+
+    def analytics(self) -> TuningJobAnalytics:
+        return TuningJobAnalytics(self, self._name())
+
+    def deploy(self, endpoint_name: str, **kwargs: Any) -> Any:
+        """Deploy the best trial's model to a real-time endpoint (a Predictor)."""
+        return self.best_estimator_model().deploy(endpoint_name, **kwargs)
+
+    def stop(self) -> None:
+        """Stop the tuning job and its running trials."""
+        from mlyard.tuning.control import stop_tuning
+
+        stop_tuning(self.estimator.workspace, self._name())
+
+
+__all__ = ["CategoricalParameter", "ContinuousParameter", "HyperparameterTuner",
+           "IntegerParameter", "TuningJobAnalytics"]
