@@ -91,7 +91,7 @@ def test_parse_range_forms(text: str, name: str, expected: ParameterRange) -> No
 
 
 def test_parse_range_keeps_value_types() -> None:
-    _, rng = parse_range("x=[1, 1.5, true, abc]")
+    _, rng = parse_range("x=[2, 1.5, true, abc]")
     assert isinstance(rng, CategoricalParameter)
     assert [type(v) for v in rng.values] == [int, float, bool, str]
     _, cont = parse_range("x=1:5:float")
@@ -229,7 +229,7 @@ def test_default_ranges_booleans_categoricals_and_bad_declarations() -> None:
         "n": IntegerParameter(min_value=1, max_value=8),
     }
     validate_ranges(got, hps)
-    with pytest.raises(ValidationError, match="'lr'.*no tuning_min"):
+    with pytest.raises(ValidationError, match=r"'lr'.*no tuning_min"):
         default_ranges([Hyperparameter("lr", "continuous", 0.1, tunable=True)])
 
 
@@ -352,11 +352,16 @@ def test_sampled_values_decode_into_ranges_and_encode_back() -> None:
         assert contains(rngs, values)
         back = encode(rngs, values)
         # Exact for all but reverse-log ranges, where 1 - (1 - z) may differ in the last bit.
-        assert back == pytest.approx(internal, rel=1e-12, abs=1e-15)
+        assert back["rev"] == pytest.approx(internal["rev"], rel=1e-12)
+        assert back["rev0"] == pytest.approx(internal["rev0"], rel=1e-12)
         assert {k: v for k, v in back.items() if not k.startswith("rev")} == {
             k: v for k, v in internal.items() if not k.startswith("rev")}
         for name, dist in dists.items():
             assert dist._contains(dist.to_internal_repr(back[name]))
+        again = decode(rngs, back)
+        assert again["rev"] == pytest.approx(values["rev"], rel=1e-12)
+        assert {k: v for k, v in again.items() if not k.startswith("rev")} == {
+            k: v for k, v in values.items() if not k.startswith("rev")}
         study.tell(trial, 0.0)
     assert seen_cat == {"'a'", "2", "2.5", "True"}
 
@@ -441,18 +446,23 @@ def test_grid_space_drives_optuna_grid_sampler() -> None:
     rngs = ranges("word_ngrams=1:2", "vector_dim=[50,100,200]")
     study = optuna.create_study(sampler=optuna.samplers.GridSampler(grid_space(rngs), seed=0))
     seen = set()
-    for _ in range(grid_size(rngs)):
-        trial = study.ask(to_distributions(rngs))
-        seen.add(tuple(sorted(decode(rngs, trial.params).items())))
-        study.tell(trial, 0.0)
-    assert len(seen) == 6
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {"word_ngrams": trial.suggest_int("word_ngrams", 1, 2),
+                  "vector_dim": trial.suggest_categorical("vector_dim", [50, 100, 200])}
+        assert trial.distributions == to_distributions(rngs)
+        seen.add(tuple(sorted(decode(rngs, params).items())))
+        return 0.0
+
+    study.optimize(objective, n_trials=grid_size(rngs) + 5)  # the sampler stops at the end
+    assert len(study.trials) == len(seen) == 6
 
 
 # --------------------------------------------------------------------------- JSON
 
 
 def test_json_round_trip() -> None:
-    rngs = ranges(*ISSUE_EXAMPLE, "beta=0:0.9:reverselog", "mixed=[a,1,2.5,true,'3']",
+    rngs = ranges(*ISSUE_EXAMPLE, "beta=0:0.9:reverselog", "mixed=[a,2,2.5,true,'3']",
                   "auto=1:5:float")
     data = ranges_to_json(rngs)
     assert data["word_ngrams"] == {"type": "Integer", "min_value": 1, "max_value": 3,

@@ -129,8 +129,8 @@ def test_frame_columns_dtypes_and_order() -> None:
     assert first["TrainingElapsedTimeSeconds"] == pytest.approx(100.0)
     assert first["Source"] == "own"
     assert frame.loc[3, "TrainingJobStatus"] == "Failed"
-    assert math.isnan(frame.loc[3, "FinalObjectiveValue"])
-    assert frame.loc[STOPPED, "StopReason"].startswith("early stopping")
+    assert frame["FinalObjectiveValue"].isna().tolist() == [n in FAILED for n in range(13)]
+    assert str(frame.loc[STOPPED, "StopReason"]).startswith("early stopping")
     assert frame.loc[STOPPED, "TrainingElapsedTimeSeconds"] == pytest.approx(40.0)
     assert frame.loc[12, "Source"] == f"warm-start:{WARM_JOB}"
 
@@ -141,9 +141,10 @@ def test_frame_missing_values_and_empty() -> None:
         TrialRow(1, "job-1", "Pending", {"learning_rate": 0.1}, None, None, None),
     ]
     frame = analytics_frame(rows)
-    assert pd.isna(frame.loc[0, "TrainingStartTime"])
-    assert math.isnan(frame.loc[0, "TrainingElapsedTimeSeconds"])
-    assert frame.loc[1, "word_ngrams"] != frame.loc[1, "word_ngrams"]  # NaN for a missing hp
+    assert frame["TrainingStartTime"].isna().tolist() == [True, True]
+    assert frame["TrainingElapsedTimeSeconds"].isna().tolist() == [True, True]
+    assert frame["word_ngrams"].isna().tolist() == [False, True]  # a missing hyperparameter
+    assert frame["word_ngrams"].dtype == "float64"
 
     empty = analytics_frame([])
     assert list(empty.columns) == list(FRAME_COLUMNS)

@@ -44,14 +44,26 @@ def make_sampler(spec: TuningJobSpec) -> Any:
     """The Optuna sampler of the spec's strategy (seeded)."""
     import optuna
 
-    if spec.strategy == "Random":
+    if spec.strategy in ("Random", "Grid"):  # Grid: every point is enqueued (grid_points)
         return optuna.samplers.RandomSampler(seed=spec.seed)
-    if spec.strategy == "Grid":
-        return optuna.samplers.GridSampler(rng.grid_space(spec.ranges), seed=spec.seed)
     if spec.strategy == "Bayesian" and spec.bayesian_sampler == "gp":
         return optuna.samplers.GPSampler(seed=spec.seed, n_startup_trials=_startup(spec))
     return optuna.samplers.TPESampler(seed=spec.seed, n_startup_trials=_startup(spec),
                                       constant_liar=spec.max_parallel_jobs > 1)
+
+
+def grid_points(spec: TuningJobSpec) -> list[dict[str, Any]]:
+    """Every combination of the grid, in a seeded random order (as SageMaker's Grid
+    strategy, which does not promise an order)."""
+    import itertools
+    import random
+
+    space = rng.grid_space(spec.ranges)
+    names = list(space)
+    points = [dict(zip(names, combo, strict=True))
+              for combo in itertools.product(*(space[n] for n in names))]
+    random.Random(spec.seed).shuffle(points)
+    return points
 
 
 def _startup(spec: TuningJobSpec) -> int:
@@ -244,6 +256,7 @@ class TuningDriver:
         stop_reason = run.stop_reason or reason
         if status is JobStatus.COMPLETED and objective is not None and math.isfinite(objective):
             study.tell(run.trial, objective)
+            stop_reason = None  # it finished before an early stop could land
         elif run.stop_reason is not None:
             study.tell(run.trial, state=TrialState.PRUNED)
         else:
@@ -306,6 +319,10 @@ class TuningDriver:
         limit = spec.max_jobs
         if spec.strategy == "Grid":
             limit = min(limit, rng.grid_size(spec.ranges))
+            done = [t.hyperparameters for t in self.trials.values()]
+            for point in grid_points(spec):
+                if point not in done:
+                    study.enqueue_trial(rng.encode(spec.ranges, point))
         self.log.write(f"tuning: strategy {spec.strategy}, objective "
                        f"{spec.objective.type} {spec.objective.metric_name}, {limit} trial(s), "
                        f"{spec.max_parallel_jobs} at a time, early stopping "

@@ -503,6 +503,7 @@ def _intermediate_png(rows: Sequence[TrialRow], objective: str) -> bytes | None:
     """The objective per step of each trial that reported intermediate values; early-stopped
     trials are dashed with an X where they ended."""
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     from mlyard.evaluation.plots import _new_figure, _png, plain
 
@@ -529,6 +530,7 @@ def _intermediate_png(rows: Sequence[TrialRow], objective: str) -> bytes | None:
         if stopped:
             ax.scatter([series[-1][0]], [series[-1][1]], marker="X", s=70, color="#d62728",
                        edgecolors="black", linewidths=0.5, zorder=4)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step / epoch")
     ax.set_ylabel(plain(objective, 40))
     ax.set_title(plain(f"Intermediate {objective} per trial", 80))

@@ -32,6 +32,14 @@ from mlyard.errors import MlyardError, ValidationError, WorkspaceError
 
 #: Folder under ``<home>/jobs`` holding the logs of standbys that have no job yet.
 STANDBY_DIR = ".standby"
+#: Variables that may differ between a standby and the job it gets: pytest rewrites this one
+#: in every test phase, so a standby warmed in a fixture would never match otherwise.
+VOLATILE_ENV = frozenset({"PYTEST_CURRENT_TEST"})
+
+
+def _env_key(env: dict[str, str]) -> dict[str, str]:
+    """What must be equal for a standby to stand in for a cold start."""
+    return {k: v for k, v in env.items() if k not in VOLATILE_ENV}
 
 
 @dataclass(eq=False)
@@ -215,12 +223,12 @@ class LocalProcessExecutor(Executor):
         with self._cond:
             if not self._standbys:
                 return None
-            env, cwd = job_environment(self.settings), os.getcwd()
+            env, cwd = _env_key(job_environment(self.settings)), os.getcwd()
             usable: list[_Standby] = []
             for standby in self._standbys:
                 dead = standby.proc.poll() is not None or (standby.settled
                                                            and not standby.ready)
-                if dead or standby.env != env or standby.cwd != cwd:
+                if dead or _env_key(standby.env) != env or standby.cwd != cwd:
                     self._retire_locked([standby])
                 else:
                     usable.append(standby)
@@ -321,6 +329,8 @@ class LocalProcessExecutor(Executor):
                                  f"(log {standby.log})")
                 self._cond.notify_all()
         if rescue is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                standby.proc.wait(timeout=10)  # nothing else tracks it any more
             try:
                 self._register(rescue, self._start_cold(rescue))
             except (OSError, MlyardError) as exc:
