@@ -35,7 +35,7 @@ from mlyard.algorithms.base import (
     TrainingContext,
     write_training_summary,
 )
-from mlyard.algorithms.blazingtext.backend import EpochStats
+from mlyard.algorithms.blazingtext.backend import EpochStats, macro_f1
 from mlyard.algorithms.blazingtext.data import read_channel
 from mlyard.algorithms.blazingtext.features import Encoded, FeatureSpace
 from mlyard.algorithms.blazingtext.model import BlazingTextModel, load_model, save_model
@@ -56,6 +56,7 @@ class _Trainer(Protocol):
     def current_lr(self, epoch: int) -> float: ...
     def run_epoch(self, epoch: int, should_stop: Any) -> EpochStats: ...
     def evaluate(self, data: Encoded) -> float: ...
+    def predict(self, data: Encoded) -> np.ndarray: ...
     def weights(self) -> tuple[Any, Any]: ...
     def restore(self, wi: Any, wo: Any, rng_state: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
@@ -245,6 +246,7 @@ class BlazingText(Algorithm):
         RNG and the loop's bookkeeping after every epoch, and resumes from the newest
         checkpoint (a Hogwild run with one thread resumes to the same weights)."""
         epochs = hp["epochs"]
+        n_labels = int(trainer.weights()[1].shape[0])
         history: list[dict[str, Any]] = []
         train_seconds = eval_seconds = 0.0
         words = 0
@@ -277,12 +279,17 @@ class BlazingText(Algorithm):
             train_seconds += seconds
             words += stats.tokens
             t = time.perf_counter()
-            val_acc = trainer.evaluate(val_enc) if val_enc is not None else None
+            val_f1: float | None = None
+            if val_enc is not None:
+                pred = trainer.predict(val_enc)
+                val_acc = float(np.mean(pred == val_enc.targets)) if len(val_enc) else 0.0
+                val_f1 = macro_f1(val_enc.targets, pred, n_labels)
             eval_seconds += time.perf_counter() - t
             step = epoch + 1
             line = f"epoch {step}/{epochs} #train_accuracy: {stats.accuracy:.6f}"
             if val_acc is not None:
                 line += f" #validation_accuracy: {val_acc:.6f}"
+                line += f" #validation_macro_f1: {val_f1:.6f}"
             wps = stats.tokens / seconds if seconds > 0 else 0.0
             ctx.log(f"{line} loss: {stats.loss:.6f} lr: {lr:.6f} words/s: {wps:.0f} "
                     f"time: {seconds:.3f}s")
@@ -291,9 +298,11 @@ class BlazingText(Algorithm):
                 "epoch": step, "train_accuracy": stats.accuracy, "loss": stats.loss,
                 "seconds": round(seconds, 4), "words_per_second": round(wps),
             }
-            if val_acc is not None:
+            if val_acc is not None and val_f1 is not None:
                 ctx.report_metric("validation:accuracy", val_acc, step)
+                ctx.report_metric("validation:macro_f1", val_f1, step)
                 record["validation_accuracy"] = val_acc
+                record["validation_macro_f1"] = val_f1
                 if val_acc > best:
                     best, best_epoch, since_best = val_acc, step, 0
                 else:

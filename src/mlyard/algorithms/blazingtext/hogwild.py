@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from mlyard.algorithms.blazingtext.backend import EpochStats, accuracy, init_input_matrix
+from mlyard.algorithms.blazingtext.backend import (
+    EpochStats,
+    accuracy,
+    init_input_matrix,
+    logits,
+)
 from mlyard.algorithms.blazingtext.features import Encoded
 
 CHUNK_ROWS = 1 << 18  # input rows (words + n-grams) per kernel call between stop checks
@@ -219,6 +224,10 @@ class HogwildTrainer:
     def evaluate(self, data: Encoded) -> float:
         """Accuracy on ``data`` with the current weights (targets -1 count as wrong)."""
         return accuracy(self.wi, self.wo, data.ids, data.offsets, data.targets)
+
+    def predict(self, data: Encoded) -> np.ndarray:
+        """The top label index of every example of ``data``."""
+        return logits(self.wi, self.wo, data.ids, data.offsets).argmax(axis=1)
 
     def close(self) -> None:
         """Nothing to release (the matrices stay with :meth:`weights`)."""

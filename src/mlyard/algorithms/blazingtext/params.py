@@ -98,4 +98,5 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
 METRICS: tuple[MetricDefinition, ...] = (
     MetricDefinition("train:accuracy", r"#train_accuracy: (\S+)", maximize=True),
     MetricDefinition("validation:accuracy", r"#validation_accuracy: (\S+)", maximize=True),
+    MetricDefinition("validation:macro_f1", r"#validation_macro_f1: (\S+)", maximize=True),
 )

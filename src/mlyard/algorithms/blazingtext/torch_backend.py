@@ -161,9 +161,15 @@ class TorchTrainer:
     @torch.no_grad()
     def evaluate(self, data: Encoded) -> float:
         """Accuracy on ``data`` (targets -1 count as wrong), computed on the device."""
+        if len(data) == 0:
+            return 0.0
+        return float(np.mean(self.predict(data) == data.targets))
+
+    def predict(self, data: Encoded) -> np.ndarray:
+        """The top label index of every example of ``data``."""
         n = len(data)
         if n == 0:
-            return 0.0
+            return np.zeros(0, dtype=np.int64)
         key = id(data)
         if self._eval_cache is None or self._eval_cache[0] != key:
             dev = self.device
@@ -173,16 +179,17 @@ class TorchTrainer:
                 torch.from_numpy(data.offsets).to(dev),
                 torch.from_numpy(data.targets.astype(np.int64)).to(dev),
             )
-        _, ids, offsets, targets = self._eval_cache
+        _, ids, offsets, _targets = self._eval_cache
         self.model.eval()
-        correct = 0
+        out = []
         step = max(self.batch_size, 4096)
-        for lo in range(0, n, step):
-            hi = min(lo + step, n)
-            a, b = int(offsets[lo]), int(offsets[hi])
-            scores = self.model(ids[a:b], offsets[lo:hi] - offsets[lo])
-            correct += int((scores.argmax(dim=1) == targets[lo:hi]).sum())
-        return correct / n
+        with torch.no_grad():
+            for lo in range(0, n, step):
+                hi = min(lo + step, n)
+                a, b = int(offsets[lo]), int(offsets[hi])
+                scores = self.model(ids[a:b], offsets[lo:hi] - offsets[lo])
+                out.append(scores.argmax(dim=1).cpu().numpy())
+        return np.concatenate(out)
 
     def close(self) -> None:
         """Restore torch's CPU thread count and free device memory."""
