@@ -137,6 +137,17 @@ def test_close_releases_standbys(ws: Workspace) -> None:
     assert list((ws.settings.home / "jobs" / ".standby").iterdir()) == []  # empty logs removed
 
 
+def test_warm_with_another_preload_replaces_standbys(warm_ws: Workspace) -> None:
+    executor = _local(warm_ws)
+    old = executor.standby_pids()
+    executor.warm(1, preload=[PRELOAD])
+    new = executor.standby_pids()
+    assert len(new) == 1 and new != old
+    assert _wait_gone(old[0], timeout=30)
+    executor.warm(1, preload=[PRELOAD])  # same settings: the ready one is kept
+    assert executor.standby_pids() == new
+
+
 def test_stop_and_kill_a_standby_job(warm_ws: Workspace, tmp_path: Path) -> None:
     """Stop (SIGTERM/stop request) and kill (SIGKILL to the process group) reach a job that
     runs on a standby."""

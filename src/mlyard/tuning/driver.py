@@ -327,11 +327,14 @@ class TuningDriver:
                        f"{spec.objective.type} {spec.objective.metric_name}, {limit} trial(s), "
                        f"{spec.max_parallel_jobs} at a time, early stopping "
                        f"{'Hyperband' if spec.strategy == 'Hyperband' else spec.early_stopping}")
-        if hasattr(self.ws.executor, "warm"):
+        if hasattr(self.ws.executor, "warm"):  # standby processes: trials start in ms
             preload = []
             if spec.training.algorithm is not None:
                 preload.append(f"mlyard.algorithms.{spec.training.algorithm}")
-            self.ws.executor.warm(spec.max_parallel_jobs, preload=preload)
+            try:
+                self.ws.executor.warm(spec.max_parallel_jobs, preload=preload)
+            except Exception as exc:
+                self.log.write(f"standby processes unavailable ({exc}); trials start cold")
         next_number = max(self.trials, default=-1) + 1
         freed_at: float | None = None
         try:

@@ -72,6 +72,20 @@ def _unlink_if_empty(path: Path) -> None:
             path.unlink()
 
 
+def kill_tree(pid: int) -> None:
+    """SIGKILL every descendant of ``pid`` (a job's script and training workers run in
+    process groups of their own, so killing the job's group alone would orphan them)."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
 class LocalProcessExecutor(Executor):
     """Runs jobs as local processes in their own session (so a stop can signal the whole
     process group). Early output, before the job captures its own logs, goes to
@@ -146,6 +160,7 @@ class LocalProcessExecutor(Executor):
     def kill(self, record: JobRecord) -> None:
         if record.pid is None or self.local_process_alive(record) is not True:
             return
+        kill_tree(record.pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pid, signal.SIGKILL)
         child = self._children.get(record.name)
@@ -269,7 +284,8 @@ class LocalProcessExecutor(Executor):
             if not stale:
                 self._standbys.append(standby)
             self._cond.notify_all()
-        if stale:
+        if stale:  # the pool was reset meanwhile (new preload, close)
+            self._refill()  # this one counted as spawning when the new pool was filled
             self._release(standby, terminate=True)
             self._reap_one(standby, timeout=30)
             return
