@@ -3,6 +3,7 @@ through regex metric definitions into metric points (as SageMaker parses CloudWa
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -52,6 +53,8 @@ class JobLog:
                             value = float(match.group(1))
                         except (TypeError, ValueError, IndexError):
                             continue
+                        if not math.isfinite(value):
+                            continue
                         step = self._steps.get(name, 0)
                         self._steps[name] = step + 1
                         self._points.append(MetricPoint(name, value, step, now))
@@ -59,9 +62,15 @@ class JobLog:
             self._echo.write(text if text.endswith("\n") else text + "\n")
 
     def metric(self, name: str, value: float, step: int | None = None) -> None:
-        """Record a metric point the job reports directly."""
+        """Record a metric point the job reports directly. Non-finite values (a diverged
+        loss) are not stored as points; a log line says so instead."""
+        value = float(value)
+        if not math.isfinite(value):
+            self.write(f"metric {name} at step {step} is {value}; not stored as a point",
+                       parse_metrics=False)
+            return
         with self._lock:
-            self._points.append(MetricPoint(name, float(value), step, time.time()))
+            self._points.append(MetricPoint(name, value, step, time.time()))
 
     def flush(self) -> None:
         """Send buffered lines and metric points to the store."""
