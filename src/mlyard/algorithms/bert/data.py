@@ -109,16 +109,23 @@ def label_index(train_labels: Sequence[str], validation_labels: Sequence[str] | 
         raise DataError(
             f"channel 'train' has a single label {labels[0]!r}; a classifier needs at least 2"
         )
-    if validation_labels is not None:
-        unknown = sorted(set(validation_labels) - set(labels))
-        if unknown:
-            shown = ", ".join(repr(u) for u in unknown[:20])
-            more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
-            raise DataError(
-                f"channel 'validation' has label(s) not in the training data: {shown}{more}; "
-                f"training labels: {', '.join(repr(x) for x in labels)}"
-            )
+    check_validation_labels(labels, validation_labels)
     return labels
+
+
+def check_validation_labels(labels: Sequence[str],
+                            validation_labels: Sequence[str] | None) -> None:
+    """:class:`DataError` naming validation labels that are not among ``labels``."""
+    if validation_labels is None:
+        return
+    unknown = sorted(set(validation_labels) - set(labels))
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:20])
+        more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
+        raise DataError(
+            f"channel 'validation' has label(s) not in the training data: {shown}{more}; "
+            f"training labels: {', '.join(repr(x) for x in labels)}"
+        )
 
 
 @dataclass
@@ -381,15 +388,7 @@ def tokenized_label_index(train: TokenizedChannel, validation_labels: Sequence[s
     if len(labels) < 2:
         raise DataError(f"channel {train.name!r} declares a single label {labels[0]!r}; a "
                         "classifier needs at least 2")
-    if validation_labels is not None:
-        unknown = sorted(set(validation_labels) - set(labels))
-        if unknown:
-            shown = ", ".join(repr(u) for u in unknown[:20])
-            more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
-            raise DataError(
-                f"channel 'validation' has label(s) not in the training data: {shown}{more}; "
-                f"training labels: {', '.join(repr(x) for x in labels)}"
-            )
+    check_validation_labels(labels, validation_labels)
     return labels
 
 
