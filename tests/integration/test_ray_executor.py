@@ -70,3 +70,34 @@ def test_distributed_job_runs_as_ray_workers(settings: Settings, local_ray: None
         assert model_dir is not None
         out = json.loads((model_dir / "out.json").read_text())
         assert out == {"sum": 3.0, "world": 2, "master": out["master"]} and out["master"]
+
+
+def test_tuning_trials_run_on_the_ray_executor(settings: Settings, local_ray: None,
+                                               tmp_path: Path) -> None:
+    from mlyard.core.jobs import submit_job, wait_for_job
+    from mlyard.core.specs import (
+        MetricDefinitionSpec,
+        TrainingJobSpec,
+        TuningJobSpec,
+        TuningObjective,
+    )
+    from mlyard.tuning.analytics import describe_tuning
+    from mlyard.tuning.ranges import parse_range
+
+    (tmp_path / "train.py").write_text(
+        "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x', type=float)\n"
+        "a, _ = p.parse_known_args()\nprint(f'score={1 - (a.x - 0.3) ** 2:.6f}', flush=True)\n")
+    with Workspace(settings.with_(executor="ray")) as ws:
+        spec = TuningJobSpec(
+            training=TrainingJobSpec(entry_point="train.py", source_dir=str(tmp_path),
+                                     metric_definitions=[MetricDefinitionSpec(
+                                         name="score", regex=r"score=([-0-9.]+)")]),
+            ranges=dict([parse_range("x=0.0:1.0")]),
+            objective=TuningObjective(metric_name="score"), strategy="Random", max_jobs=3,
+            max_parallel_jobs=1)
+        submit_job(ws, spec, "ray-tune")
+        wait_for_job(ws, "ray-tune", timeout=180)
+        desc = describe_tuning(ws, "ray-tune")
+        assert desc["TrainingJobStatusCounters"]["Completed"] == 3
+        for trial in desc["Trials"]:
+            assert ws.store.get_job(trial["TrainingJobName"]).executor == "ray"

@@ -260,7 +260,7 @@ class JobRunner:
     # -- the whole run ---------------------------------------------------------------------
     def run(self) -> JobStatus:
         ws, name = self.ws, self.name
-        ws.store.set_job_process(name, executor=self.record.executor or "local",
+        ws.store.set_job_process(name, executor=self.record.executor or ws.settings.executor,
                                  pid=os.getpid(), host=socket.gethostname())
         if not ws.store.transition_job(name, JobStatus.IN_PROGRESS, expected=[JobStatus.PENDING]):
             status = ws.store.get_job(name).status

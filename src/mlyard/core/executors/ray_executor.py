@@ -8,7 +8,9 @@ process must stay connected to Ray while its jobs run (as with any Ray driver).
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from typing import Any
 
 from mlyard.config import Settings
@@ -39,9 +41,16 @@ class RayExecutor(Executor):
                 from None
         self._ray = ray
         if not ray.is_initialized():
-            ray.init(address=settings.ray_address, num_cpus=num_cpus,
-                     include_dashboard=False, log_to_driver=False,
-                     ignore_reinit_error=True)
+            # inside a job process (a tuning job's driver) stdout/stderr are captured into
+            # the job log by file-like objects without file descriptors, which Ray needs
+            saved = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+            try:
+                ray.init(address=settings.ray_address or os.environ.get("RAY_ADDRESS"),
+                         num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                         ignore_reinit_error=True)
+            finally:
+                sys.stdout, sys.stderr = saved
         self._task = ray.remote(num_cpus=1, max_retries=0)(_run_command)
         self._refs: dict[str, Any] = {}
 
