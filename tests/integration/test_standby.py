@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -178,10 +175,12 @@ def test_stop_and_kill_a_standby_job(warm_ws: Workspace, tmp_path: Path) -> None
         while executor.is_running(rec) is not False:
             assert time.monotonic() < deadline, "the standby job process did not end"
             time.sleep(0.05)
-        # the script runs in its own session, so a kill of the job process group does not
-        # reach it (as for a cold job process); end it here
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(script_pid.read_text()), signal.SIGKILL)
+        # the script runs in a process group of its own; stop and kill must end it too
+        pid = int(script_pid.read_text())
+        deadline = time.monotonic() + 15
+        while pid_alive(pid):
+            assert time.monotonic() < deadline, f"the job's script (pid {pid}) outlived {name}"
+            time.sleep(0.05)
 
 
 def test_standby_job_that_dies_is_marked_failed(warm_ws: Workspace, tmp_path: Path) -> None:

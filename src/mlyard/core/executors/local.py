@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlyard.config import Settings
 from mlyard.core.executors.base import Executor, job_command, job_environment
@@ -72,18 +73,23 @@ def _unlink_if_empty(path: Path) -> None:
             path.unlink()
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL every descendant of ``pid`` (a job's script and training workers run in
-    process groups of their own, so killing the job's group alone would orphan them)."""
+def descendants(pid: int) -> list[Any]:
+    """The processes below ``pid`` (psutil handles; empty if it is gone)."""
     import psutil
 
     try:
-        children = psutil.Process(pid).children(recursive=True)
+        return list(psutil.Process(pid).children(recursive=True))
     except psutil.Error:
-        return
-    for child in children:
+        return []
+
+
+def kill_all(processes: Sequence[Any]) -> None:
+    """SIGKILL each of ``processes`` (psutil handles) that still lives."""
+    import psutil
+
+    for proc in processes:
         with contextlib.suppress(psutil.Error):
-            child.kill()
+            proc.kill()
 
 
 class LocalProcessExecutor(Executor):
@@ -160,9 +166,13 @@ class LocalProcessExecutor(Executor):
     def kill(self, record: JobRecord) -> None:
         if record.pid is None or self.local_process_alive(record) is not True:
             return
-        kill_tree(record.pid)
+        # the job's script and training workers run in process groups of their own: note
+        # them, kill the job process first (so it cannot report their death as a failure),
+        # then them
+        below = descendants(record.pid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(record.pid, signal.SIGKILL)
+        kill_all(below)
         child = self._children.get(record.name)
         if child is not None:
             child.wait(timeout=10)
