@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/mlyard demo --ab
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/mypy
 
 test: $(STAMP) lint
