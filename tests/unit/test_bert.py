@@ -17,9 +17,9 @@ import pytest
 from mlyard.algorithms.base import Algorithm, TrainingContext
 from mlyard.algorithms.bert import Bert, BertClassifier
 from mlyard.algorithms.bert import data as bert_data
-from mlyard.algorithms.bert.algorithm import macro_f1
 from mlyard.algorithms.bert.data import batches, default_pretrained_dir, label_index
 from mlyard.errors import DataError, MlyardError, ValidationError
+from mlyard.evaluation.metrics import macro_f1
 from mlyard.models import load_model, read_manifest
 from mlyard.testing.algorithms import AlgorithmConformance, make_text_dataset
 

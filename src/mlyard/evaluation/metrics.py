@@ -28,6 +28,33 @@ _MAX_SAMPLE_POINTS = 2000
 _PROBA_TOLERANCE = 1e-6
 
 
+def confusion_scores(confusion: np.ndarray) -> tuple[float, float]:
+    """(accuracy, macro-F1) from a confusion matrix (rows: true class, columns: predicted).
+    Macro-F1 averages over the classes present or predicted (a class neither present nor
+    predicted is left out). Used by the trainers' per-epoch validation, where sums of
+    confusion matrices can come from several ranks."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    total = confusion.sum()
+    tp = np.diag(confusion)
+    denom = 2 * tp + (confusion.sum(axis=0) - tp) + (confusion.sum(axis=1) - tp)
+    present = denom > 0
+    f1 = np.where(present, 2 * tp / np.maximum(denom, 1), 0.0)
+    accuracy = float(tp.sum() / total) if total else 0.0
+    return accuracy, float(f1[present].mean()) if present.any() else 0.0
+
+
+def class_confusion(targets: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """The n_classes × n_classes confusion matrix of integer class ids."""
+    index = np.asarray(targets, dtype=np.int64) * n_classes + np.asarray(predicted, np.int64)
+    return np.bincount(index, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def macro_f1(targets: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    """Unweighted mean of per-class F1 over the classes that occur in ``targets`` or
+    ``predicted`` (integer class ids in ``0..n_classes-1``)."""
+    return confusion_scores(class_confusion(targets, predicted, n_classes))[1]
+
+
 def _quoted(values: Iterable[str], limit: int = 10) -> str:
     items = list(values)
     shown = ", ".join(repr(v) for v in items[:limit])

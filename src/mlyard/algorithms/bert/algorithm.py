@@ -75,20 +75,6 @@ def data_digest(data: Encoded) -> str:
     return digest.hexdigest()[:16]
 
 
-def macro_f1(targets: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    """Unweighted mean of per-class F1 over the classes that occur in ``targets`` or
-    ``predicted`` (a class neither present nor predicted is left out)."""
-    scores: list[float] = []
-    for c in range(n_classes):
-        tp = int(np.sum((predicted == c) & (targets == c)))
-        fp = int(np.sum((predicted == c) & (targets != c)))
-        fn = int(np.sum((predicted != c) & (targets == c)))
-        if tp + fp + fn == 0:
-            continue
-        scores.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores)) if scores else 0.0
-
-
 def check_vocab(tokenizer: Any, config: Any, pretrained: Path) -> None:
     """Raise :class:`ValidationError` when the tokenizer can produce ids the model's
     embedding table does not have."""

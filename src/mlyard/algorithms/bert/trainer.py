@@ -30,6 +30,7 @@ import numpy as np
 from mlyard.algorithms.base import TrainingContext
 from mlyard.algorithms.bert.data import Encoded, batches, collate
 from mlyard.errors import MlyardError
+from mlyard.evaluation.metrics import confusion_scores
 from mlyard.training.checkpoint import Checkpoint, CheckpointManager
 
 STOPPED_MESSAGE = "stopped"
@@ -37,20 +38,6 @@ STOP_CHECK_STEPS = 10
 PROGRESS_SECONDS = 30.0
 _NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 STATE_FILE = "state.pt"
-
-
-def scores_from_confusion(confusion: np.ndarray) -> tuple[float, float]:
-    """(accuracy, macro-F1) from a confusion matrix (rows: true class, columns: predicted);
-    classes neither present nor predicted are left out of the macro average."""
-    total = confusion.sum()
-    tp = np.diag(confusion).astype(np.float64)
-    fp = confusion.sum(axis=0) - tp
-    fn = confusion.sum(axis=1) - tp
-    denom = 2 * tp + fp + fn
-    present = denom > 0
-    f1 = np.where(present, 2 * tp / np.maximum(denom, 1), 0.0)
-    accuracy = float(tp.sum() / total) if total else 0.0
-    return accuracy, float(f1[present].mean()) if present.any() else 0.0
 
 
 @dataclass
@@ -182,7 +169,7 @@ class BertTrainer:
                 np.add.at(confusion, (data.targets[ids], pred), 1)
         totals = par.all_sum(np.concatenate([[loss_sum], confusion.ravel()]))
         confusion = totals[1:].reshape(confusion.shape)
-        accuracy, f1 = scores_from_confusion(confusion)
+        accuracy, f1 = confusion_scores(confusion)
         return {"loss": float(totals[0] / max(confusion.sum(), 1)), "accuracy": accuracy,
                 "macro_f1": f1}
 

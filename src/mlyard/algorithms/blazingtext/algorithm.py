@@ -35,7 +35,7 @@ from mlyard.algorithms.base import (
     TrainingContext,
     write_training_summary,
 )
-from mlyard.algorithms.blazingtext.backend import EpochStats, macro_f1
+from mlyard.algorithms.blazingtext.backend import EpochStats
 from mlyard.algorithms.blazingtext.data import read_channel
 from mlyard.algorithms.blazingtext.features import Encoded, FeatureSpace
 from mlyard.algorithms.blazingtext.model import BlazingTextModel, load_model, save_model
@@ -47,6 +47,7 @@ from mlyard.algorithms.blazingtext.params import (
 )
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
+from mlyard.evaluation.metrics import macro_f1
 from mlyard.training.checkpoint import CheckpointManager
 
 STOPPED_MESSAGE = "stopped"

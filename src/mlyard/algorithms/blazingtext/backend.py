@@ -94,18 +94,6 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return z
 
 
-def macro_f1(targets: np.ndarray, predicted: np.ndarray, n_labels: int) -> float:
-    """Unweighted mean F1 over the labels present in ``targets`` or ``predicted``."""
-    scores = []
-    for c in range(n_labels):
-        tp = int(np.sum((predicted == c) & (targets == c)))
-        fp = int(np.sum((predicted == c) & (targets != c)))
-        fn = int(np.sum((predicted != c) & (targets == c)))
-        if tp + fp + fn:
-            scores.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores)) if scores else 0.0
-
-
 def accuracy(wi: np.ndarray, wo: np.ndarray, ids: np.ndarray, offsets: np.ndarray,
              targets: np.ndarray) -> float:
     """Share of examples whose top-scoring label is the target (-1 targets count wrong)."""
