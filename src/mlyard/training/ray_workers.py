@@ -11,8 +11,6 @@ drain, signal, wait. The job process reaches the cluster through ``RAY_ADDRESS``
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +18,6 @@ from mlyard.training.launcher import LocalWorker, WorkerSpec
 
 #: CPUs each supervising actor reserves (the training process itself is not a Ray task).
 ACTOR_CPUS = 0.0
-
-
-def ray_address() -> str | None:
-    """The Ray cluster this job belongs to, if it was started by the Ray executor."""
-    return os.environ.get("RAY_ADDRESS") or os.environ.get("MLYARD_RAY_ADDRESS") or None
 
 
 class _WorkerActor:
@@ -96,16 +89,9 @@ class RayWorkerStarter:
     def __init__(self, address: str | None) -> None:
         import ray
 
-        if not ray.is_initialized():
-            # Ray wants real file descriptors; the job process captures stdout/stderr into
-            # its log with file-like objects that have none
-            saved = sys.stdout, sys.stderr
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-            try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                         ignore_reinit_error=True)
-            finally:
-                sys.stdout, sys.stderr = saved
+        from mlyard.core.executors.ray_executor import connect_ray
+
+        connect_ray(address)
         self._ray = ray
         self._cls = ray.remote(num_cpus=ACTOR_CPUS, scheduling_strategy="SPREAD")(_WorkerActor)
         self._actors: list[Any] = []

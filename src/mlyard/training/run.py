@@ -377,9 +377,9 @@ class TrainingRun:
                 f"strategy {self.world.strategy}")
         starter = None
         if self.ws.settings.executor == "ray" and self.spec.image is None:
-            from mlyard.training.ray_workers import RayWorkerStarter, ray_address
+            from mlyard.training.ray_workers import RayWorkerStarter
 
-            starter = RayWorkerStarter(ray_address())
+            starter = RayWorkerStarter(self.ws.settings.ray_address)
             self.log.write(f"workers run as Ray actors ({self.world.world_size})")
         while True:
             group = WorkerGroup(self._worker_specs(channels, command, env, cwd), cwd,

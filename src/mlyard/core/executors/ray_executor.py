@@ -25,6 +25,24 @@ def _run_command(command: list[str], env: dict[str, str]) -> int:
     return subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False).returncode
 
 
+def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
+    """Connect this process to Ray once: ``address``, else ``RAY_ADDRESS`` (set for job
+    processes the Ray executor starts), else a new local instance. Inside a job process
+    stdout/stderr are captured into the job log by file-like objects without file
+    descriptors, which Ray needs: the real ones are put back while it starts."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    try:
+        ray.init(address=address or os.environ.get("RAY_ADDRESS"), num_cpus=num_cpus,
+                 include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 class RayExecutor(Executor):
     """:class:`Executor` over Ray tasks; connects to ``settings.ray_address`` or starts a
     local Ray instance."""
@@ -40,17 +58,7 @@ class RayExecutor(Executor):
             raise WorkspaceError("the ray executor needs the extra: pip install 'mlyard[ray]'")\
                 from None
         self._ray = ray
-        if not ray.is_initialized():
-            # inside a job process (a tuning job's driver) stdout/stderr are captured into
-            # the job log by file-like objects without file descriptors, which Ray needs
-            saved = sys.stdout, sys.stderr
-            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-            try:
-                ray.init(address=settings.ray_address or os.environ.get("RAY_ADDRESS"),
-                         num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                         ignore_reinit_error=True)
-            finally:
-                sys.stdout, sys.stderr = saved
+        connect_ray(settings.ray_address, num_cpus=num_cpus)
         self._task = ray.remote(num_cpus=1, max_retries=0)(_run_command)
         self._refs: dict[str, Any] = {}
 
