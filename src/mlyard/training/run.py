@@ -442,16 +442,12 @@ def worker_main(worker_file: Path) -> int:
                 {"name": name, "value": value if math.isfinite(value) else None, "step": step}),
                 flush=True)
 
-    def log(message: str) -> None:
-        if rank == 0 or not message.startswith("epoch "):
-            print(message, flush=True)
-
     algo = get_algorithm(config["algorithm"])
     ctx = TrainingContext(
         channels={k: Path(v) for k, v in config["channels"].items()},
         model_dir=Path(config["model_dir"]), output_dir=Path(config["output_dir"]),
         num_threads=int(config["num_threads"]), device=config["device"],
-        seed=int(config["seed"]), log=log, report_metric=report,
+        seed=int(config["seed"]), report_metric=report,
         should_stop=lambda: stopping["flag"],
     )
     algo.train(ctx, config["hyperparameters"])

@@ -194,6 +194,14 @@ class BertTrainer:
             state["cuda_rng"] = torch.cuda.get_rng_state(torch.device(self.device))
         return _snapshot(state)
 
+    def _checkpoint_due(self, step: int) -> bool:
+        """Whether to checkpoint after ``step``. A step schedule is the same on every rank;
+        a time schedule is rank 0's call, broadcast (one small collective per step, only
+        then)."""
+        assert self.checkpoints is not None
+        due = self.checkpoints.due(step)
+        return self.par.agree(due) if self.checkpoints.every_seconds is not None else due
+
     def _save(self, position: dict[str, Any]) -> None:
         import torch
 
@@ -313,7 +321,7 @@ class BertTrainer:
                     self.profiler.step_end(batch_size=len(ids))
                 if step % STOP_CHECK_STEPS == 0 and ctx.should_stop():
                     raise MlyardError(STOPPED_MESSAGE)
-                if ckpt_due and par.agree(self.checkpoints.due(step)):  # type: ignore[union-attr]
+                if ckpt_due and self._checkpoint_due(step):
                     self._save({"epoch": epoch, "step_in_epoch": k + 1, "step": step,
                                 "rng": epoch_rng_state, "history": history,
                                 "train_seconds": train_seconds + time.perf_counter() - t0,
@@ -339,9 +347,10 @@ class BertTrainer:
                                            metrics=metrics)
             sps = epoch_seen / seconds if seconds > 0 else 0.0
             parts = " ".join(f"#{k.replace(':', '_')}: {v:.6f}" for k, v in metrics.items())
-            ctx.log(f"epoch {epoch}/{hp['epochs']} {parts} "
-                    f"lr: {self.scheduler.get_last_lr()[0]:.3e} samples/s: {sps:.1f} "
-                    f"time: {seconds:.2f}s")
+            if par.rank == 0:  # every rank has the same (reduced) figures
+                ctx.log(f"epoch {epoch}/{hp['epochs']} {parts} "
+                        f"lr: {self.scheduler.get_last_lr()[0]:.3e} samples/s: {sps:.1f} "
+                        f"time: {seconds:.2f}s")
             for key, value in metrics.items():
                 ctx.report_metric(key, value, epoch)
             history.append({"epoch": epoch, **metrics, "seconds": round(seconds, 4),
