@@ -208,9 +208,11 @@ def describe_job(ws: Workspace, name: str) -> dict[str, Any]:
     times: dict[str, float] = {key: finals.pop(key) for key in time_keys if key in finals}
     extra: dict[str, Any] = dict(times)
     if "SpotInterruptions" in times and times.get("TrainingTimeInSeconds"):
+        from mlyard.training.run import spot_saving_percent
+
         count = int(record.spec.get("resources", {}).get("instance_count", 1) or 1)
-        extra["ManagedSpotTrainingSavingsPercent"] = round(100.0 * (
-            1.0 - times["BillableTimeInSeconds"] / (times["TrainingTimeInSeconds"] * count)), 1)
+        extra["ManagedSpotTrainingSavingsPercent"] = round(spot_saving_percent(
+            times["TrainingTimeInSeconds"], times["BillableTimeInSeconds"], count), 1)
     rules = ws.store.get_rule_statuses(name)
     if rules:
         for kind, key in (("debugger", "DebugRuleEvaluationStatuses"),

@@ -74,7 +74,7 @@ class StopSignal:
         self._thread.join(timeout=5)
 
 
-def _resolve_input(ws: Workspace, location: str, what: str) -> Path:
+def resolve_input(ws: Workspace, location: str, what: str) -> Path:
     """A local path for a channel/input location (local path, ``file://`` or artifact URI)."""
     if "://" in location:
         local = ws.artifacts.local_path(location)
@@ -170,7 +170,7 @@ class JobRunner:
         env = {"MLYARD_JOB_NAME": self.name, "PROCESSING_JOB_NAME": self.name}
         replacements: dict[str, str] = {}
         for inp in spec.inputs:
-            dest = stage_channel(_resolve_input(self.ws, inp.source, f"input {inp.name!r}"),
+            dest = stage_channel(resolve_input(self.ws, inp.source, f"input {inp.name!r}"),
                                  root / "input" / inp.name)
             replacements[f"{{input:{inp.name}}}"] = str(dest)
             env[f"MLYARD_INPUT_{inp.name.upper().replace('-', '_')}"] = str(dest)
@@ -232,7 +232,7 @@ class JobRunner:
 
         model = self.ws.store.get_model(spec.model_name)
         model_dir = self.ws.artifacts.materialize(model.uri, self.ws.cache_dir)
-        source = _resolve_input(self.ws, spec.input, "transform input")
+        source = resolve_input(self.ws, spec.input, "transform input")
         target = spec.output or self.ws.artifacts.uri("jobs", self.name, "output")
         single_file = (source.is_file() and "://" not in target
                        and Path(target).suffix.lower() in {".jsonl", ".json", ".csv", ".out"})

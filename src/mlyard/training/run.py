@@ -51,6 +51,14 @@ WORKER_FILE = "worker.json"
 TIME_METRICS = ("TrainingTimeInSeconds", "BillableTimeInSeconds", "SpotInterruptions")
 
 
+def spot_saving_percent(training_seconds: float, billable_seconds: float,
+                        instance_count: int) -> float:
+    """SageMaker's managed spot saving: ``1 - billable / (training × instances)``, in %."""
+    if training_seconds <= 0:
+        return 0.0
+    return 100.0 * (1.0 - billable_seconds / (training_seconds * instance_count))
+
+
 @contextlib.contextmanager
 def environment(extra: dict[str, str]) -> Iterator[None]:
     """Set ``extra`` in ``os.environ`` for the duration (for in-process training)."""
@@ -185,9 +193,9 @@ class TrainingRun:
         """Train; the model ends in ``layout.model_dir`` and outputs in ``output_dir``."""
         spec = self.spec
         self.layout.create()
-        from mlyard.core.runner import _resolve_input
+        from mlyard.core.runner import resolve_input
 
-        channels = {c.name: _resolve_input(self.ws, c.uri, f"channel {c.name!r}")
+        channels = {c.name: resolve_input(self.ws, c.uri, f"channel {c.name!r}")
                     for c in spec.channels}
         self._prepare_checkpoints()
         rules = monitor = None
@@ -237,7 +245,7 @@ class TrainingRun:
         self.log.metric("BillableTimeInSeconds", round(billed, 3))
         if self.spec.use_spot:
             self.log.metric("SpotInterruptions", float(self.interruptions))
-            saving = 100.0 * (1.0 - billed / (training * count)) if training > 0 else 0.0
+            saving = spot_saving_percent(training, billed, count)
             self.log.write(
                 f"training seconds {training:.1f}, billable seconds {billed:.1f} "
                 f"({self.interruptions} spot interruption(s)); managed spot training "
@@ -258,8 +266,9 @@ class TrainingRun:
             put(rule, result.status, result.message, None)
 
     # -- in process ----------------------------------------------------------------------
-    def _train_in_process(self, channels: dict[str, Path]) -> None:
-        from mlyard.algorithms import TrainingContext, get_algorithm
+    def _algorithm_task(self, channels: dict[str, Path]) -> dict[str, Any]:
+        """What a built-in algorithm trains with (JSON: it also goes to worker processes)."""
+        from mlyard.algorithms import get_algorithm
 
         spec = self.spec
         assert spec.algorithm is not None
@@ -267,14 +276,18 @@ class TrainingRun:
         hps = algo.resolve_hyperparameters(spec.hyperparameters)
         algo.check_channels(channels)
         self.log.write(f"training {algo.name} with hyperparameters {json.dumps(hps)}")
-        ctx = TrainingContext(
-            channels=channels, model_dir=self.layout.model_dir,
-            output_dir=self.layout.output_data_dir, num_threads=self._threads(),
-            device=spec.resources.device, seed=spec.seed, log=self.log.write,
-            report_metric=self.log.metric, should_stop=self.stop,
-        )
+        return {"algorithm": algo.name, "hyperparameters": hps,
+                "channels": {k: str(v) for k, v in channels.items()},
+                "model_dir": str(self.layout.model_dir),
+                "output_dir": str(self.layout.output_data_dir),
+                "num_threads": self._threads(), "device": spec.resources.device,
+                "seed": spec.seed}
+
+    def _train_in_process(self, channels: dict[str, Path]) -> None:
+        task = self._algorithm_task(channels)
         with environment(self.env):
-            algo.train(ctx, hps)
+            train_task(task, log=self.log.write, report_metric=self.log.metric,
+                       should_stop=self.stop)
         if self.stop():
             raise MlyardError("stopped")
 
@@ -287,22 +300,8 @@ class TrainingRun:
         """The command every rank runs, its environment and working folder."""
         spec = self.spec
         if spec.algorithm is not None:
-            from mlyard.algorithms import get_algorithm
-
-            algo = get_algorithm(spec.algorithm)
-            hps = algo.resolve_hyperparameters(spec.hyperparameters)
-            algo.check_channels(channels)
-            self.log.write(f"training {algo.name} with hyperparameters {json.dumps(hps)}")
-            worker = {
-                "algorithm": algo.name, "hyperparameters": hps,
-                "channels": {k: str(v) for k, v in channels.items()},
-                "model_dir": str(self.layout.model_dir),
-                "output_dir": str(self.layout.output_data_dir),
-                "num_threads": self._threads(), "device": spec.resources.device,
-                "seed": spec.seed,
-            }
             path = self.scratch / WORKER_FILE
-            path.write_text(json.dumps(worker))
+            path.write_text(json.dumps(self._algorithm_task(channels)))
             command = [sys.executable, "-m", "mlyard", "job", "worker", str(path)]
             return command, {}, Path.cwd()
         module_dir = Path(spec.source_dir or ".").resolve()
@@ -427,7 +426,6 @@ def worker_main(worker_file: Path) -> int:
     """Body of ``mlyard job worker FILE``: train a built-in algorithm as one rank."""
     import signal
 
-    from mlyard.algorithms import TrainingContext, get_algorithm
     from mlyard.training.distributed import current_rank
 
     config = json.loads(Path(worker_file).read_text())
@@ -442,13 +440,18 @@ def worker_main(worker_file: Path) -> int:
                 {"name": name, "value": value if math.isfinite(value) else None, "step": step}),
                 flush=True)
 
-    algo = get_algorithm(config["algorithm"])
-    ctx = TrainingContext(
-        channels={k: Path(v) for k, v in config["channels"].items()},
-        model_dir=Path(config["model_dir"]), output_dir=Path(config["output_dir"]),
-        num_threads=int(config["num_threads"]), device=config["device"],
-        seed=int(config["seed"]), report_metric=report,
-        should_stop=lambda: stopping["flag"],
-    )
-    algo.train(ctx, config["hyperparameters"])
+    train_task(config, report_metric=report, should_stop=lambda: stopping["flag"])
     return 0
+
+
+def train_task(task: dict[str, Any], **callbacks: Any) -> None:
+    """Train the built-in algorithm a task (:meth:`TrainingRun._algorithm_task`) names, with
+    ``log`` / ``report_metric`` / ``should_stop`` callbacks for its TrainingContext."""
+    from mlyard.algorithms import TrainingContext, get_algorithm
+
+    ctx = TrainingContext(
+        channels={k: Path(v) for k, v in task["channels"].items()},
+        model_dir=Path(task["model_dir"]), output_dir=Path(task["output_dir"]),
+        num_threads=int(task["num_threads"]), device=task["device"],
+        seed=int(task["seed"]), **callbacks)
+    get_algorithm(task["algorithm"]).train(ctx, task["hyperparameters"])

@@ -3,7 +3,6 @@ and stop one (its running trials stop with it)."""
 
 from __future__ import annotations
 
-from mlyard.core.executors.base import pid_alive
 from mlyard.core.jobs import stop_job
 from mlyard.core.records import JobRecord, JobStatus
 from mlyard.core.workspace import Workspace
@@ -19,10 +18,8 @@ def resume_tuning(ws: Workspace, name: str) -> JobRecord:
     record = ws.store.get_job(name)
     if record.status is JobStatus.COMPLETED:
         raise ConflictError(f"tuning job {name!r} already Completed; nothing to resume")
-    alive = ws.executor.is_running(record) if record.pid else False
-    if record.status in (JobStatus.IN_PROGRESS, JobStatus.STOPPING) and alive:
-        raise ConflictError(f"tuning job {name!r} is still running (pid {record.pid})")
-    if record.pid and record.status is JobStatus.IN_PROGRESS and pid_alive(record.pid):
+    if (record.status in (JobStatus.IN_PROGRESS, JobStatus.STOPPING) and record.pid
+            and ws.executor.is_running(record)):
         raise ConflictError(f"tuning job {name!r} is still running (pid {record.pid})")
     if not ws.store.reopen_job(name, expected=[JobStatus.IN_PROGRESS, JobStatus.STOPPING,
                                                JobStatus.FAILED, JobStatus.STOPPED]):
