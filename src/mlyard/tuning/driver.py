@@ -32,6 +32,9 @@ from mlyard.errors import MlyardError, NotFoundError, ValidationError
 from mlyard.tuning import ranges as rng
 
 POLL_SECONDS = 0.02
+#: Running trials' objective points are read at most this often (a trial's end is noticed
+#: every POLL_SECONDS; its points are read once more then).
+METRICS_SECONDS = 0.2
 EARLY_STOP_PREFIX = "early stopping"
 
 
@@ -114,6 +117,7 @@ class Running:
     reported: int = 0  # objective points already reported to Optuna
     stop_reason: str | None = None
     points: list[tuple[int, float]] = field(default_factory=list)
+    metrics_read_at: float = 0.0
 
 
 class TuningDriver:
@@ -229,6 +233,10 @@ class TuningDriver:
         from mlyard.core.jobs import reconcile
 
         job = reconcile(self.ws, self.ws.store.get_job(run.record.training_job))
+        now = time.monotonic()
+        if not job.status.terminal and now - run.metrics_read_at < METRICS_SECONDS:
+            return False
+        run.metrics_read_at = now
         points = [(p.step if p.step is not None else i + 1, p.value) for i, p in
                   enumerate(self.ws.store.get_metrics(job.name, self.spec.objective.metric_name))]
         run.points = points
