@@ -252,13 +252,7 @@ class Bert(Algorithm):
         trainer = BertTrainer(ctx, hp, model, tokenizer, train_enc, val_enc, device, seed,
                               len(labels), make_schedule, par, checkpoints)
         summary = trainer.fit()
-        full = trainer.full_model_state()
-        if par.world > 1 and par.strategy == "fsdp" and par.rank == 0:
-            # FSDP turned the parameters into shards: load the gathered weights into a
-            # fresh, unsharded model for saving
-            model = AutoModelForSequenceClassification.from_config(model.config)
-            model.load_state_dict(full)  # type: ignore[arg-type]
-        return summary, model
+        return summary, trainer.trained_model()
 
     @classmethod
     def load(cls, model_dir: Path) -> BertClassifier:

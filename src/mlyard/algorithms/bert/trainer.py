@@ -98,6 +98,7 @@ class BertTrainer:
         self.checkpoints = checkpoints
         self.checkpoint_blocking = 0.0  # seconds the loop spent on snapshots and waits
         self.model = model
+        self.base_model = model
         cuda = device.startswith("cuda")
         if parallel.world > 1:
             from mlyard.training.distributed import wrap_model
@@ -378,15 +379,22 @@ class BertTrainer:
             summary["checkpoint_write_seconds"] = round(self.checkpoints.write_seconds, 4)
         return summary
 
-    def full_model_state(self) -> dict[str, Any] | None:
-        """The trained weights as a plain state dict (every rank must call it under FSDP;
-        only rank 0 gets them)."""
-        if self.par.world == 1:
-            return None
+    def trained_model(self) -> Any:
+        """A plain (unwrapped, unsharded) model with the trained weights, for saving on
+        rank 0. DDP's replica is the model itself; FSDP sharded the parameters, so every
+        rank takes part in gathering them and rank 0 loads them into a fresh model."""
+        if self.par.world == 1 or self.par.strategy != "fsdp":
+            return self.base_model
+        from transformers import AutoModelForSequenceClassification
+
         from mlyard.training.distributed import full_state_dicts
 
         state, _ = full_state_dicts(self.model, None)
-        return state if self.par.rank == 0 else None
+        if self.par.rank != 0:
+            return None
+        model = AutoModelForSequenceClassification.from_config(self.base_model.config)
+        model.load_state_dict(state)
+        return model
 
 
 def _snapshot(value: Any) -> Any:
