@@ -33,7 +33,7 @@ from _common import machine, reviews_data_present
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "womens_clothing_ecommerce_reviews.csv"
-RESULTS = REPO / "bench" / "results" / "blazingtext_vs_fasttext.json"
+RESULTS_DIR = REPO / "bench" / "results"
 REFERENCE_FASTTEXT = {"accuracy": 0.812, "macro_f1": 0.599, "train_seconds": 3.7}
 
 
@@ -54,14 +54,22 @@ def scores(y_true: list[str], y_pred: list[str]) -> tuple[float, float]:
                                                                    average="macro"))
 
 
+def results_path(device: str) -> Path:
+    """``blazingtext_vs_fasttext.json`` for the CPU backend, ``..._cuda.json`` for a GPU run
+    (kept apart: they run on different machines)."""
+    suffix = "_cuda" if device.startswith("cuda") else ""
+    return RESULTS_DIR / f"blazingtext_vs_fasttext{suffix}.json"
+
+
 def run_mlyard(train_file: Path, test_texts: list[str], test_y: list[str], hp: dict[str, Any],
-               workdir: Path, tag: str) -> dict[str, Any]:
+               workdir: Path, tag: str, device: str = "cpu") -> dict[str, Any]:
     """Train mlyard's BlazingText on ``train_file`` and score it on the test texts."""
     from mlyard.algorithms.base import TrainingContext
     from mlyard.algorithms.blazingtext import BlazingText, load_model
 
     ctx = TrainingContext(channels={"train": train_file}, model_dir=workdir / f"model-{tag}",
-                          output_dir=workdir / f"out-{tag}", log=lambda _m: None)
+                          output_dir=workdir / f"out-{tag}", device=device,
+                          log=lambda _m: None)
     algo = BlazingText()
     resolved = algo.resolve_hyperparameters(hp)
     t = time.perf_counter()
@@ -143,7 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--buckets", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--save", action="store_true", help=f"also write {RESULTS}")
+    parser.add_argument("--backend", choices=("cpu", "torch"), default="cpu",
+                        help="mlyard's backend: cpu (numba Hogwild) or torch (minibatch SGD)")
+    parser.add_argument("--device", default="cpu",
+                        help="device of the torch backend: cpu, cuda, auto (default cpu)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="minibatch size of the torch backend (default: the algorithm's)")
+    parser.add_argument("--note", default=None,
+                        help="free text stored in the JSON (how this run was set up)")
+    parser.add_argument("--save", action="store_true",
+                        help="also write bench/results/blazingtext_vs_fasttext[_cuda].json")
     args = parser.parse_args(argv)
 
     if not reviews_data_present(args.data):
@@ -166,8 +183,20 @@ def main(argv: list[str] | None = None) -> int:
 
     hp = {"mode": "supervised", "epochs": args.epochs, "learning_rate": args.lr,
           "word_ngrams": args.word_ngrams, "vector_dim": args.dim, "threads": args.threads,
-          "min_count": args.min_count, "buckets": args.buckets, "backend": "cpu",
+          "min_count": args.min_count, "buckets": args.buckets, "backend": args.backend,
           "seed": args.seed}
+    if args.batch_size is not None:
+        hp["batch_size"] = args.batch_size
+    device = args.device if args.backend == "torch" else "cpu"
+    from mlyard.algorithms.blazingtext import BlazingText
+
+    resolved_batch = BlazingText().resolve_hyperparameters(hp)["batch_size"]
+    device_name = device
+    if device.startswith("cuda") or device == "auto":
+        import torch
+
+        if torch.cuda.is_available():
+            device_name = f"{device} ({torch.cuda.get_device_name(0)})"
 
     with tempfile.TemporaryDirectory(prefix="bt-bench-") as tmp:
         work = Path(tmp)
@@ -177,12 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         warm_file = work / "warm.txt"
         warm_file.write_text("__label__a x y z\n__label__b u v w\n" * 20)
         t = time.perf_counter()
-        run_mlyard(warm_file, ["x y"], ["a"], {**hp, "epochs": 1}, work, "warm")
+        run_mlyard(warm_file, ["x y"], ["a"], {**hp, "epochs": 1}, work, "warm", device)
         warmup_seconds = time.perf_counter() - t
 
         ours_runs, ft_runs = [], []
         for i in range(args.repeats):  # interleaved, so that machine noise hits both alike
-            ours_runs.append(run_mlyard(train_file, test_texts, test_y, hp, work, str(i)))
+            ours_runs.append(run_mlyard(train_file, test_texts, test_y, hp, work, str(i),
+                                        device))
             ft_runs.append(run_fasttext(train_file, test_texts, test_y, args))
         ours, ft = median_run(ours_runs), median_run(ft_runs)
         lr = run_tfidf_lr(train_texts, train_y, test_texts, test_y, args)
@@ -197,11 +227,14 @@ def main(argv: list[str] | None = None) -> int:
           f"test {len(test_df)}, {words_per_epoch} train tokens/epoch; epochs {args.epochs}, "
           f"word_ngrams {args.word_ngrams}, lr {args.lr}, dim {args.dim}, threads "
           f"{args.threads}, min_count {args.min_count}; median of {args.repeats} runs")
-    print(f"numba warm-up (compile or cache load) {warmup_seconds:.2f}s, excluded")
+    print(f"mlyard backend {args.backend} on {device_name}; warm-up run (numba compile or "
+          f"cache load, CUDA start) {warmup_seconds:.2f}s, excluded")
     header = f"{'model':<28}{'words/s':>12}{'train s':>9}{'accuracy':>10}{'macro-F1':>10}"
     print(header)
     print("-" * len(header))
-    for name, r in (("mlyard blazingtext (cpu)", ours), ("fastText C++ 0.9", ft),
+    ours_name = f"mlyard blazingtext ({args.backend}" + (
+        f", {device})" if args.backend == "torch" else ")")
+    for name, r in ((ours_name, ours), ("fastText C++ 0.9", ft),
                     ("tf-idf(1,2) + logreg", lr)):
         print(f"{name:<28}{r['words_per_second']:>12,.0f}{r['train_seconds']:>9.2f}"
               f"{r['accuracy']:>10.4f}{r['macro_f1']:>10.4f}")
@@ -220,9 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "blazingtext_vs_fasttext",
         "dataset": {"rows": len(df), "train": len(train_df), "test": len(test_df),
                     "train_tokens_per_epoch": words_per_epoch},
+        "backend": args.backend,
+        "device": device_name,
         "params": {"epochs": args.epochs, "word_ngrams": args.word_ngrams, "lr": args.lr,
                    "dim": args.dim, "threads": args.threads, "min_count": args.min_count,
-                   "buckets": args.buckets, "seed": args.seed, "repeats": args.repeats},
+                   "buckets": args.buckets, "seed": args.seed, "repeats": args.repeats,
+                   "batch_size": resolved_batch},
         "numba_warmup_seconds": round(warmup_seconds, 3),
         "mlyard": _rounded(ours),
         "fasttext": _rounded(ft),
@@ -231,13 +267,15 @@ def main(argv: list[str] | None = None) -> int:
         "macro_f1_delta": round(f1_delta, 4),
         "reference_fasttext": REFERENCE_FASTTEXT,
         "machine": machine(),
+        "note": args.note,
         "targets_met": targets,
         "all_targets_met": all(targets.values()),
     }
     line = json.dumps(result)
     if args.save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(line + "\n")
+        out = results_path(device)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(line + "\n")
     print(line)
     return 0
 
