@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlyard.algorithms.base import Algorithm, TrainingContext
 from mlyard.algorithms.bert import Bert, BertClassifier
@@ -235,3 +237,24 @@ class TestBertConformance(AlgorithmConformance):
     @pytest.fixture
     def fast_hyperparameters(self) -> dict[str, Any]:
         return {**FAST_HP, "max_train_samples": 120}
+
+
+# -- PaddedBatches: a batch sliced from the padded matrix equals row-by-row padding ----------
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(st.integers(1, 30_000), min_size=1, max_size=40), min_size=1,
+                     max_size=30),
+       pick=st.lists(st.integers(0, 10_000), min_size=1, max_size=30))
+def test_padded_batches_match_row_by_row_padding(rows: list[list[int]],
+                                                 pick: list[int]) -> None:
+    data = bert_data.Encoded(input_ids=rows, targets=np.zeros(len(rows), dtype=np.int64))
+    source = bert_data.PaddedBatches(data, pad_id=0)
+    ids = np.array([p % len(rows) for p in pick])
+    out = source(ids)
+    width = max(len(rows[i]) for i in ids)
+    assert out["input_ids"].shape == out["attention_mask"].shape == (len(ids), width)
+    for r, i in enumerate(ids):
+        n = len(rows[i])
+        assert out["input_ids"][r].tolist() == rows[i] + [0] * (width - n)
+        assert out["attention_mask"][r].tolist() == [1] * n + [0] * (width - n)

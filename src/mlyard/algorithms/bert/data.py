@@ -17,6 +17,7 @@ classes and :func:`tokenized_to_encoded` turns it into the same :class:`Encoded`
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,10 +44,10 @@ __all__ = [
     "DEFAULT_MODEL_PACKAGE",
     "TOKENIZED_FORMAT",
     "Encoded",
+    "PaddedBatches",
     "RawExamples",
     "TokenizedChannel",
     "batches",
-    "collate",
     "default_pretrained_dir",
     "encode",
     "label_index",
@@ -179,22 +180,27 @@ def batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | Non
     return [out[i] for i in rng.permutation(len(out))]
 
 
-def collate(input_ids: Sequence[Sequence[int]], pad_id: int,
-            with_token_type_ids: bool) -> dict[str, Any]:
-    """Pad a batch to its longest example; torch tensors ``input_ids``, ``attention_mask``
-    (and all-zero ``token_type_ids`` when the model takes them)."""
-    import torch
+class PaddedBatches:
+    """The examples of one encoded data set as a padded matrix built once, from which a
+    batch is a slice: ``input_ids`` padded to the batch's longest example and its
+    ``attention_mask`` (numpy, int64). Building a batch row by row from token lists costs
+    about 10 ms of Python per 256 examples, longer than a GPU step of MiniLM-L6."""
 
-    width = max(len(x) for x in input_ids)
-    ids = torch.full((len(input_ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(input_ids), width), dtype=torch.long)
-    for i, row in enumerate(input_ids):
-        ids[i, :len(row)] = torch.as_tensor(row, dtype=torch.long)
-        mask[i, :len(row)] = 1
-    out: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
-    if with_token_type_ids:
-        out["token_type_ids"] = torch.zeros_like(ids)
-    return out
+    def __init__(self, data: Encoded, pad_id: int) -> None:
+        self.lengths = data.lengths
+        n = len(self.lengths)
+        width = int(self.lengths.max()) if n else 1
+        self.matrix = np.full((n, max(width, 1)), pad_id, dtype=np.int64)
+        filled = np.arange(self.matrix.shape[1])[None, :] < self.lengths[:, None]
+        self.matrix[filled] = np.fromiter(itertools.chain.from_iterable(data.input_ids),
+                                          dtype=np.int64, count=int(self.lengths.sum()))
+
+    def __call__(self, ids: np.ndarray) -> dict[str, np.ndarray]:
+        lengths = self.lengths[ids]
+        width = max(int(lengths.max()), 1)
+        mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+        return {"input_ids": np.ascontiguousarray(self.matrix[ids, :width]),
+                "attention_mask": mask}
 
 
 def iter_examples(data: Encoded, index_batches: list[np.ndarray]

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from mlyard.algorithms.base import TrainingContext
-from mlyard.algorithms.bert.data import Encoded, batches, collate
+from mlyard.algorithms.bert.data import Encoded, PaddedBatches, batches
 from mlyard.errors import MlyardError
 from mlyard.evaluation.metrics import confusion_scores
 from mlyard.training.checkpoint import Checkpoint, CheckpointManager
@@ -120,6 +120,7 @@ class BertTrainer:
         self.forward = torch.compile(self.model) if hp["torch_compile"] else self.model
         self.use_bf16 = bool(hp["bf16"]) and cuda
         self.pad_id = int(tokenizer.pad_token_id)
+        self._padded: dict[int, PaddedBatches] = {}  # per data set (train, validation)
         self.with_tt = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
         from mlyard.training.debugger import DebugHook
         from mlyard.training.profiler import StepProfiler
@@ -138,10 +139,16 @@ class BertTrainer:
     def _batch(self, data: Encoded, ids: np.ndarray) -> tuple[dict[str, Any], Any]:
         import torch
 
-        rows = [data.input_ids[i] for i in ids]
-        batch = {k: v.to(self.device, non_blocking=True)
-                 for k, v in collate(rows, self.pad_id, self.with_tt).items()}
-        return batch, torch.as_tensor(data.targets[ids], device=self.device)
+        source = self._padded.get(id(data))
+        if source is None:
+            source = self._padded[id(data)] = PaddedBatches(data, self.pad_id)
+        batch = {k: torch.from_numpy(v).to(self.device, non_blocking=True)
+                 for k, v in source(ids).items()}
+        if self.with_tt:
+            batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
+        # non_blocking: a blocking copy would wait for the GPU's queue to drain every step
+        targets = torch.from_numpy(np.ascontiguousarray(data.targets[ids], dtype=np.int64))
+        return batch, targets.to(self.device, non_blocking=True)
 
     def evaluate(self, data: Encoded) -> dict[str, float]:
         """Validation loss, accuracy and macro-F1 over all ranks' shares of ``data``."""
@@ -287,6 +294,9 @@ class BertTrainer:
         metrics = {k: v for k, v in metrics.items() if ":" in k}
         last_log = time.perf_counter()
         ckpt_due = self.checkpoints is not None
+        # the epoch's summed loss stays on the device (float64, the same sums as Python
+        # floats): reading it every step would wait for the GPU once per step
+        loss_acc = torch.zeros((), dtype=torch.float64, device=self.device)
         for epoch in range(first_epoch, hp["epochs"] + 1):
             if ctx.should_stop():
                 raise MlyardError(STOPPED_MESSAGE)
@@ -295,6 +305,7 @@ class BertTrainer:
             order = batches(self.train.lengths, bs, rng, hp["length_bucketing"])
             if epoch != first_epoch or resumed is None:
                 loss_sum, seen, skip = 0.0, 0, 0
+            loss_acc.fill_(loss_sum)
             t0 = time.perf_counter()
             for k in range(skip, len(order)):
                 if self.profiler is not None:
@@ -316,7 +327,8 @@ class BertTrainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                 self.optimizer.step()
                 self.scheduler.step()
-                loss_sum += float(ce.detach()) * weight
+                if weight:
+                    loss_acc += ce.detach()
                 seen += len(ids) if weight else 0
                 if self.profiler is not None:
                     self.profiler.step_end(batch_size=len(ids))
@@ -326,12 +338,14 @@ class BertTrainer:
                     self._save({"epoch": epoch, "step_in_epoch": k + 1, "step": step,
                                 "rng": epoch_rng_state, "history": history,
                                 "train_seconds": train_seconds + time.perf_counter() - t0,
-                                "samples": samples, "loss_sum": loss_sum, "seen": seen})
+                                "samples": samples, "loss_sum": float(loss_acc),
+                                "seen": seen})
                 now = time.perf_counter()
                 if par.rank == 0 and now - last_log >= PROGRESS_SECONDS:
                     last_log = now
                     ctx.log(f"bert: epoch {epoch} step {step}/{self.total_steps} "
-                            f"loss {loss_sum / max(seen, 1):.4f}")
+                            f"loss {float(loss_acc) / max(seen, 1):.4f}")
+            loss_sum = float(loss_acc)  # waits for the epoch's last step
             seconds = time.perf_counter() - t0
             train_seconds += seconds
             total = par.all_sum(np.array([loss_sum, seen], dtype=np.float64))
