@@ -107,15 +107,11 @@ def run_mlyard(strategy: str, splits: dict[str, Path], args: argparse.Namespace,
                home: Path) -> tuple[Any, str, float]:
     from mlyard.config import Settings
     from mlyard.core.jobs import submit_job, wait_for_job
-    from mlyard.core.specs import (
-        Channel,
-        ResourceConfig,
-        TrainingJobSpec,
-        TuningJobSpec,
-        TuningObjective,
-    )
+    from mlyard.core.specs import Channel, ResourceConfig
     from mlyard.core.workspace import Workspace
+    from mlyard.training.spec import TrainingJobSpec
     from mlyard.tuning.ranges import parse_range
+    from mlyard.tuning.spec import TuningJobSpec, TuningObjective
 
     os.environ["MLYARD_HOME"] = str(home)
     ws = Workspace(Settings.from_env())

@@ -46,9 +46,9 @@ _LAZY = {
     "Predictor": "mlyard.sdk.endpoints",
     "create_endpoint": "mlyard.sdk.endpoints",
     "production_variant": "mlyard.sdk.endpoints",
-    "CheckpointConfig": "mlyard.core.specs",
-    "SpotConfig": "mlyard.core.specs",
-    "DistributionConfig": "mlyard.core.specs",
+    "CheckpointConfig": "mlyard.training.spec",
+    "SpotConfig": "mlyard.training.spec",
+    "DistributionConfig": "mlyard.training.spec",
     "DebuggerConfig": "mlyard.training.debugger",
     "RuleConfig": "mlyard.training.debugger",
     "DebugHook": "mlyard.training.debugger",
@@ -58,7 +58,7 @@ _LAZY = {
     "ContinuousParameter": "mlyard.tuning.ranges",
     "IntegerParameter": "mlyard.tuning.ranges",
     "CategoricalParameter": "mlyard.tuning.ranges",
-    "WarmStartConfig": "mlyard.core.specs",
+    "WarmStartConfig": "mlyard.tuning.spec",
 }
 
 

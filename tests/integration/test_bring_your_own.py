@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from mlyard.core.jobs import submit_job, wait_for_job
-from mlyard.core.specs import Channel, TrainingJobSpec
+from mlyard.core.specs import Channel
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.training.container import container_command
+from mlyard.training.spec import TrainingJobSpec
 
 SCRIPT = """
 import json, os, pathlib, sys
@@ -119,7 +120,7 @@ def test_container_command_line(tmp_path: Path) -> None:
 
 def test_processing_command_in_a_container_image(ws: Workspace, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlyard.core.specs import ProcessingInput, ProcessingJobSpec, ProcessingOutput
+    from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 
     runtime = tmp_path / "fake-docker"
     runtime.write_text(FAKE_RUNTIME.format(python=sys.executable))

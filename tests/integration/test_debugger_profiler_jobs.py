@@ -13,12 +13,13 @@ import pytest
 from mlyard.algorithms.bert.data import default_pretrained_dir
 from mlyard.core.jobs import describe_job, submit_job, wait_for_job
 from mlyard.core.records import JobStatus
-from mlyard.core.specs import Channel, ResourceConfig, TrainingJobSpec
+from mlyard.core.specs import Channel, ResourceConfig
 from mlyard.core.workspace import Workspace
 from mlyard.testing.algorithms import make_text_dataset
 from mlyard.testing.tiny_bert import make_tiny_bert
 from mlyard.training.debugger import DebuggerConfig, RuleConfig
 from mlyard.training.profiler import PROFILER_RULES, ProfilerConfig
+from mlyard.training.spec import TrainingJobSpec
 
 EXPLODING = """
 import time, torch

@@ -22,12 +22,13 @@ torch = pytest.importorskip("torch")
 
 from mlyard.config import Settings  # noqa: E402
 from mlyard.core.jobs import submit_job, wait_for_job  # noqa: E402
-from mlyard.core.specs import Channel, TrainingJobSpec  # noqa: E402
+from mlyard.core.specs import Channel  # noqa: E402
 from mlyard.core.workspace import Workspace  # noqa: E402
 from mlyard.errors import ModelError, NotAcceptable, UnsupportedMediaType  # noqa: E402
 from mlyard.models import load_model, read_manifest, write_manifest  # noqa: E402
 from mlyard.models.handler import HandlerModel, handler_manifest  # noqa: E402
 from mlyard.sdk.session import set_default_workspace  # noqa: E402
+from mlyard.training.spec import TrainingJobSpec  # noqa: E402
 
 TRUE_W = [1.0, -2.0, 0.5]
 TRUE_B = 0.3

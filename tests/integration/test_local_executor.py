@@ -13,11 +13,12 @@ import pytest
 
 from mlyard.core.jobs import submit_job, wait_for_job
 from mlyard.core.records import JobStatus, JobType
-from mlyard.core.specs import Channel, MetricDefinitionSpec, TrainingJobSpec
+from mlyard.core.specs import Channel, MetricDefinitionSpec
 from mlyard.core.stores import SqlAlchemyStore
 from mlyard.core.workspace import Workspace
 from mlyard.errors import JobFailedError, ValidationError
 from mlyard.testing.executors import ExecutorConformance
+from mlyard.training.spec import TrainingJobSpec
 
 
 class TestLocalExecutor(ExecutorConformance):

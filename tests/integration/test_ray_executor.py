@@ -55,7 +55,7 @@ def test_distributed_job_runs_as_ray_workers(settings: Settings, local_ray: None
     import json
 
     from mlyard.core.jobs import submit_job, wait_for_job
-    from mlyard.core.specs import DistributionConfig, TrainingJobSpec
+    from mlyard.training.spec import DistributionConfig, TrainingJobSpec
 
     (tmp_path / "train.py").write_text(DDP_SCRIPT)
     with Workspace(settings.with_(executor="ray")) as ws:
@@ -75,14 +75,11 @@ def test_distributed_job_runs_as_ray_workers(settings: Settings, local_ray: None
 def test_tuning_trials_run_on_the_ray_executor(settings: Settings, local_ray: None,
                                                tmp_path: Path) -> None:
     from mlyard.core.jobs import submit_job, wait_for_job
-    from mlyard.core.specs import (
-        MetricDefinitionSpec,
-        TrainingJobSpec,
-        TuningJobSpec,
-        TuningObjective,
-    )
+    from mlyard.core.specs import MetricDefinitionSpec
+    from mlyard.training.spec import TrainingJobSpec
     from mlyard.tuning.analytics import describe_tuning
     from mlyard.tuning.ranges import parse_range
+    from mlyard.tuning.spec import TuningJobSpec, TuningObjective
 
     (tmp_path / "train.py").write_text(
         "import argparse\np = argparse.ArgumentParser()\np.add_argument('--x', type=float)\n"

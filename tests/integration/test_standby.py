@@ -16,10 +16,11 @@ from mlyard.core.executors import local as local_executor
 from mlyard.core.executors.base import job_environment, pid_alive
 from mlyard.core.jobs import stop_job, submit_job, wait_for_job
 from mlyard.core.records import JobStatus
-from mlyard.core.specs import ProcessingJobSpec, TrainingJobSpec
 from mlyard.core.workspace import Workspace
 from mlyard.errors import WorkspaceError
+from mlyard.processing.spec import ProcessingJobSpec
 from mlyard.testing.executors import ExecutorConformance
+from mlyard.training.spec import TrainingJobSpec
 
 PRELOAD = "mlyard.algorithms.blazingtext.algorithm"
 

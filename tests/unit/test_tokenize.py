@@ -262,7 +262,7 @@ def test_cli_runs_a_processing_job(ws: Workspace, tmp_path: Path) -> None:
     assert f"tokenized splits at {dest}" in result.output
     assert "label_ids {'mid': 0, 'neg': 1, 'pos': 2}" in result.output
     record = ws.store.get_job("tok-1")
-    assert record.job_type.value == "processing" and record.status.value == "Completed"
+    assert record.job_type == "processing" and record.status.value == "Completed"
     assert {p.name: p.value for p in ws.store.get_metrics("tok-1")} == \
         {"rows:train": 63.0, "rows:validation": 9.0, "rows:test": 18.0}
     channel = read_tokenized_channel(dest / "train", "train")

@@ -1,4 +1,4 @@
-"""Tests of the batch transform engine (:mod:`mlyard.serving.transform`).
+"""Tests of the batch transform engine (:mod:`mlyard.transform.engine`).
 
 The fake models below are loaded through their manifest's loader
 (``tests.unit.test_transform:load_fake``), so ``spawn``-ed worker processes import this
@@ -19,7 +19,8 @@ import pytest
 
 from mlyard.errors import DataError, MlyardError, NotFoundError, ValidationError
 from mlyard.models.base import LoadedModel, ModelManifest, read_manifest, write_manifest
-from mlyard.serving import TransformOptions, TransformResult, run_transform, transform_parts
+from mlyard.transform import TransformOptions, TransformResult, run_transform
+from mlyard.transform import parts as transform_parts
 
 FAIL_MARKER = "fail-on-boom"
 

@@ -11,14 +11,10 @@ import click
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
-from mlyard.core.specs import (
-    MetricDefinitionSpec,
-    ProcessingInput,
-    ProcessingJobSpec,
-    ProcessingOutput,
-)
+from mlyard.core.specs import MetricDefinitionSpec
 from mlyard.data.catalog import Catalog
 from mlyard.errors import ValidationError
+from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 
 
 @click.command("sql")

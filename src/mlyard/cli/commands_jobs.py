@@ -18,24 +18,16 @@ from mlyard.core.jobs import (
     unique_job_name,
     wait_for_job,
 )
+from mlyard.core.kinds import get_job_kind
 from mlyard.core.params import parse_assignments
-from mlyard.core.records import TERMINAL_STATUSES, JobStatus, JobType
-from mlyard.core.specs import (
-    Channel,
-    CheckpointConfig,
-    DistributionConfig,
-    MetricDefinitionSpec,
-    ProcessingInput,
-    ProcessingJobSpec,
-    ProcessingOutput,
-    ResourceConfig,
-    SpotConfig,
-    TrainingJobSpec,
-)
+from mlyard.core.records import TERMINAL_STATUSES, JobStatus
+from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
+from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 from mlyard.training.debugger import DebuggerConfig, RuleConfig
 from mlyard.training.profiler import ProfilerConfig
+from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
 
 
 def _finish(ws: Workspace, name: str, wait: bool, quiet: bool) -> None:
@@ -225,16 +217,19 @@ def jobs() -> None:
 
 @jobs.command("list")
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]))
-@click.option("--type", "job_type", type=click.Choice([t.value for t in JobType]))
+@click.option("--type", "job_type", metavar="KIND",
+              help="Only jobs of this kind (training, processing, transform, tuning, ...).")
 @click.option("--limit", default=50, show_default=True)
 @click.pass_context
 def jobs_list(ctx: click.Context, status: str | None, job_type: str | None, limit: int) -> None:
     """List jobs, newest first."""
+    if job_type is not None:
+        get_job_kind(job_type)  # an unknown kind is an error listing the known ones
     recs = workspace(ctx).store.list_jobs(
-        job_type=JobType(job_type) if job_type else None,
+        job_type=job_type,
         status=JobStatus(status) if status else None, limit=limit)
     click.echo(table(["name", "type", "status", "created", "seconds", "failure"],
-                     [(r.name, r.job_type.value, r.status.value, fmt_time(r.created_at),
+                     [(r.name, r.job_type, r.status.value, fmt_time(r.created_at),
                        r.duration, (r.failure_reason or "")[:60]) for r in recs]))
 
 
@@ -326,7 +321,7 @@ def job_standby(ctx: click.Context, preload: tuple[str, ...]) -> None:
     """Wait, warm, for one job name on stdin and run that job like `job run` (used by the
     local executor's standbys). Prints `ready` once imports are done; exits 0 on end of
     input."""
-    from mlyard.core.executors.standby import run_standby
+    from mlyard.core.runner import run_standby
 
     obj = ctx.find_root().obj
     sys.exit(run_standby(preload, home=obj.get("home") if isinstance(obj, dict) else None))

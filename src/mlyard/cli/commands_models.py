@@ -11,9 +11,9 @@ from mlyard.cli.commands_jobs import _finish
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name
-from mlyard.core.specs import TransformJobSpec
 from mlyard.errors import ValidationError
-from mlyard.serving.transform import TransformOptions
+from mlyard.transform.engine import TransformOptions
+from mlyard.transform.spec import TransformJobSpec
 
 
 @click.group()

@@ -11,18 +11,11 @@ from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
 from mlyard.core.params import parse_assignments
-from mlyard.core.records import JobType
-from mlyard.core.specs import (
-    Channel,
-    MetricDefinitionSpec,
-    ResourceConfig,
-    TrainingJobSpec,
-    TuningJobSpec,
-    TuningObjective,
-    WarmStartConfig,
-)
+from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.errors import ValidationError
+from mlyard.training.spec import TrainingJobSpec
 from mlyard.tuning.ranges import parse_range
+from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
 
 @click.command("tune")
@@ -166,7 +159,7 @@ def tuning_list(ctx: click.Context) -> None:
     ws = workspace(ctx)
     click.echo(table(["name", "status", "created"], [
         [r.name, r.status.value, fmt_time(r.created_at)]
-        for r in ws.store.list_jobs(job_type=JobType.TUNING)]))
+        for r in ws.store.list_jobs(job_type="tuning")]))
 
 
 @tuning.command("stop")

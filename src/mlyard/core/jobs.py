@@ -7,24 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlyard.core.records import TERMINAL_STATUSES, JobRecord, JobStatus, JobType
-from mlyard.core.specs import (
-    ProcessingJobSpec,
-    TrainingJobSpec,
-    TransformJobSpec,
-    TuningJobSpec,
-    check_job_name,
-)
+from mlyard.core.kinds import get_job_kind, kind_of
+from mlyard.core.records import TERMINAL_STATUSES, JobRecord, JobStatus
+from mlyard.core.specs import JobSpec, check_job_name
 from mlyard.core.workspace import Workspace
 from mlyard.errors import JobFailedError, ValidationError
 
-AnySpec = TrainingJobSpec | ProcessingJobSpec | TransformJobSpec | TuningJobSpec
-_TYPES: dict[type[Any], JobType] = {
-    TrainingJobSpec: JobType.TRAINING,
-    ProcessingJobSpec: JobType.PROCESSING,
-    TransformJobSpec: JobType.TRANSFORM,
-    TuningJobSpec: JobType.TUNING,
-}
 #: A job whose process is gone must have reported within this many seconds.
 ORPHAN_GRACE_SECONDS = 3.0
 
@@ -40,7 +28,9 @@ def _is_uri(text: str) -> bool:
     return "://" in text and not text.startswith("file://")
 
 
-def _check_local_input(what: str, location: str) -> None:
+def check_local_input(what: str, location: str) -> None:
+    """A ValidationError if ``location`` is a local path (or ``file://`` URI) that does not
+    exist; artifact URIs are checked when the job reads them."""
     if _is_uri(location):
         return
     path = Path(location[7:] if location.startswith("file://") else location)
@@ -48,63 +38,22 @@ def _check_local_input(what: str, location: str) -> None:
         raise ValidationError(f"{what}: {location} does not exist")
 
 
-def validate_spec(ws: Workspace, spec: AnySpec) -> None:
-    """Checks done before a job is created, so bad requests never leave a job behind."""
-    if isinstance(spec, TrainingJobSpec):
-        if spec.algorithm is not None:
-            from mlyard.algorithms import get_algorithm
-
-            algo = get_algorithm(spec.algorithm)
-            algo.resolve_hyperparameters(spec.hyperparameters)
-            algo.check_channels({c.name: c.uri for c in spec.channels})
-            if spec.world_size > 1 and not algo.SUPPORTS_DISTRIBUTED:
-                raise ValidationError(
-                    f"algorithm {algo.name!r} trains in one process; it does not support "
-                    f"instance_count/processes_per_host > 1 (asked for {spec.world_size})")
-        elif spec.entry_point is not None and spec.image is None:
-            _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
-        if spec.image is not None:
-            from mlyard.training.container import container_runtime
-
-            container_runtime()
-        if spec.python is not None and not Path(spec.python).exists():
-            from shutil import which
-
-            if which(spec.python) is None:
-                raise ValidationError(f"python interpreter {spec.python!r} not found")
-        names = [c.name for c in spec.channels]
-        if len(set(names)) != len(names):
-            raise ValidationError(f"duplicate channel names: {names}")
-        for channel in spec.channels:
-            _check_local_input(f"channel {channel.name!r}", channel.uri)
-    elif isinstance(spec, TuningJobSpec):
-        from mlyard.tuning.validate import validate_tuning
-
-        validate_spec(ws, spec.training)
-        validate_tuning(ws, spec)
-    elif isinstance(spec, ProcessingJobSpec):
-        if spec.entry_point is not None and spec.image is None:
-            _check_local_input("entry point", _script_path(spec.entry_point, spec.source_dir))
-        if spec.image is not None:
-            from mlyard.training.container import container_runtime
-
-            container_runtime()
-        for inp in spec.inputs:
-            _check_local_input(f"input {inp.name!r}", inp.source)
-    else:
-        ws.store.get_model(spec.model_name)
-        _check_local_input("transform input", spec.input)
-
-
-def _script_path(entry_point: str, source_dir: str | None) -> str:
+def script_path(entry_point: str, source_dir: str | None) -> str:
+    """Where a script job's entry point is: inside ``source_dir`` if given."""
     return str(Path(source_dir) / entry_point) if source_dir else entry_point
 
 
-def submit_job(ws: Workspace, spec: AnySpec, name: str, *, launch: bool = True) -> JobRecord:
+def validate_spec(ws: Workspace, spec: JobSpec) -> None:
+    """Checks done before a job is created, so bad requests never leave a job behind: the
+    job kind's own :meth:`~mlyard.core.kinds.JobKind.validate`."""
+    kind_of(spec).validate(ws, spec)
+
+
+def submit_job(ws: Workspace, spec: JobSpec, name: str, *, launch: bool = True) -> JobRecord:
     """Validate ``spec``, record the job as Pending and hand it to the executor."""
     check_job_name(name)
     validate_spec(ws, spec)
-    record = ws.store.create_job(name, _TYPES[type(spec)], spec.model_dump(mode="json"),
+    record = ws.store.create_job(name, spec.kind, spec.model_dump(mode="json"),
                                  output_uri=ws.artifacts.uri("jobs", name))
     if launch:
         try:
@@ -199,32 +148,16 @@ def stop_job(ws: Workspace, name: str, *, grace: float = 15.0,
 
 
 def describe_job(ws: Workspace, name: str) -> dict[str, Any]:
-    """A SageMaker-style description: status, reason, times, spec, outputs, final metrics."""
+    """A SageMaker-style description: status, reason, times, spec, outputs, final metrics,
+    and the fields the job's kind adds (:meth:`~mlyard.core.kinds.JobKind.describe`)."""
     record = reconcile(ws, ws.store.get_job(name))
     finals: dict[str, float] = {}
     for point in ws.store.get_metrics(name):
         finals[point.name] = point.value
-    time_keys = ("TrainingTimeInSeconds", "BillableTimeInSeconds", "SpotInterruptions")
-    times: dict[str, float] = {key: finals.pop(key) for key in time_keys if key in finals}
-    extra: dict[str, Any] = dict(times)
-    if "SpotInterruptions" in times and times.get("TrainingTimeInSeconds"):
-        from mlyard.training.run import spot_saving_percent
-
-        count = int(record.spec.get("resources", {}).get("instance_count", 1) or 1)
-        extra["ManagedSpotTrainingSavingsPercent"] = round(spot_saving_percent(
-            times["TrainingTimeInSeconds"], times["BillableTimeInSeconds"], count), 1)
-    rules = ws.store.get_rule_statuses(name)
-    if rules:
-        for kind, key in (("debugger", "DebugRuleEvaluationStatuses"),
-                          ("profiler", "ProfilerRuleEvaluationStatuses")):
-            extra[key] = [{"RuleConfigurationName": r.rule_name,
-                           "RuleEvaluationStatus": r.status.value,
-                           "StatusDetails": r.message, "Step": r.step,
-                           "LastModifiedTime": r.updated_at}
-                          for r in rules if r.kind == kind]
+    extra = get_job_kind(record.job_type).describe(ws, record, finals)
     return {
         "JobName": record.name,
-        "JobType": record.job_type.value,
+        "JobType": record.job_type,
         "JobStatus": record.status.value,
         "FailureReason": record.failure_reason,
         "CreationTime": record.created_at,

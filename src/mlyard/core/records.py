@@ -27,7 +27,8 @@ TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 
 
 class JobType(StrEnum):
-    """Kinds of jobs; each has a spec class in :mod:`mlyard.core.specs`."""
+    """The names of the job kinds that ship with mlyard. A job's type is its kind's name
+    (a plain string): kinds added by packages have names outside this list."""
 
     TRAINING = "training"
     PROCESSING = "processing"
@@ -37,10 +38,11 @@ class JobType(StrEnum):
 
 @dataclass(frozen=True)
 class JobRecord:
-    """One job as stored. ``spec`` is the JSON of the job's typed spec."""
+    """One job as stored. ``job_type`` is the name of its kind; ``spec`` is the JSON of its
+    typed spec."""
 
     name: str
-    job_type: JobType
+    job_type: str
     status: JobStatus
     spec: dict[str, Any]
     created_at: float

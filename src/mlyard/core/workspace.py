@@ -1,4 +1,6 @@
-"""The workspace: settings + metadata store + artifact store + executor, opened once."""
+"""The workspace: settings + metadata store + artifact store + executor, opened once; and
+the process's default workspace (what the SDK and user code inside a job use when none is
+passed)."""
 
 from __future__ import annotations
 
@@ -49,3 +51,21 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_default: Workspace | None = None
+
+
+def default_workspace() -> Workspace:
+    """The workspace from ``MLYARD_*`` settings, opened once per process (or the one set with
+    :func:`set_default_workspace`)."""
+    global _default
+    if _default is None:
+        _default = Workspace(Settings.from_env())
+    return _default
+
+
+def set_default_workspace(workspace: Workspace | None) -> None:
+    """Use ``workspace`` where none is passed (None resets)."""
+    global _default
+    _default = workspace

@@ -7,15 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.core.jobs import submit_job, unique_job_name
-from mlyard.core.specs import (
-    Channel,
-    CheckpointConfig,
-    DistributionConfig,
-    MetricDefinitionSpec,
-    ResourceConfig,
-    SpotConfig,
-    TrainingJobSpec,
-)
+from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.sdk.jobs import TrainingJob
@@ -23,6 +15,7 @@ from mlyard.sdk.model import Model
 from mlyard.sdk.session import default_workspace
 from mlyard.training.debugger import DebuggerConfig, RuleConfig
 from mlyard.training.profiler import ProfilerConfig
+from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
 
 
 def distribution_config(distribution: DistributionConfig | Mapping[str, Any] | None

@@ -11,13 +11,13 @@ from typing import Any
 
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.core.records import ModelRecord
-from mlyard.core.specs import TransformJobSpec
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.models import LoadedModel, load_model
 from mlyard.sdk.jobs import TransformJob
 from mlyard.sdk.session import default_workspace
-from mlyard.serving.transform import TransformOptions
+from mlyard.transform.engine import TransformOptions
+from mlyard.transform.spec import TransformJobSpec
 
 
 class Model:

@@ -1,22 +1,8 @@
-"""The default workspace the SDK uses when none is passed."""
+"""The default workspace the SDK uses when none is passed (kept by
+:mod:`mlyard.core.workspace`, so that job processes can set it without importing the SDK)."""
 
 from __future__ import annotations
 
-from mlyard.config import Settings
-from mlyard.core.workspace import Workspace
+from mlyard.core.workspace import default_workspace, set_default_workspace
 
-_default: Workspace | None = None
-
-
-def default_workspace() -> Workspace:
-    """The workspace from ``MLYARD_*`` settings, opened once per process."""
-    global _default
-    if _default is None:
-        _default = Workspace(Settings.from_env())
-    return _default
-
-
-def set_default_workspace(workspace: Workspace | None) -> None:
-    """Use ``workspace`` for SDK objects created without one (None resets)."""
-    global _default
-    _default = workspace
+__all__ = ["default_workspace", "set_default_workspace"]

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
-from mlyard.core.specs import TuningJobSpec, TuningObjective, WarmStartConfig
 from mlyard.errors import ValidationError
 from mlyard.sdk.estimator import Estimator
 from mlyard.sdk.model import Model
@@ -28,6 +27,7 @@ from mlyard.tuning.ranges import (
     IntegerParameter,
     ParameterRange,
 )
+from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
 
 class TuningJobAnalytics:
@@ -61,7 +61,7 @@ class HyperparameterTuner:
 
     ``strategy``: ``Random``, ``Grid``, ``Bayesian`` (``bayesian_sampler="gp"`` for a
     Gaussian process) or ``Hyperband``; ``early_stopping_type``: ``Off`` or ``Auto``;
-    ``warm_start_config``: a :class:`~mlyard.core.specs.WarmStartConfig` or
+    ``warm_start_config``: a :class:`~mlyard.tuning.spec.WarmStartConfig` or
     ``{"parents": [...], "type": "TransferLearning"}``.
     """
 

@@ -14,9 +14,9 @@ import pytest
 
 from mlyard.core.jobs import stop_job, submit_job, wait_for_job
 from mlyard.core.records import JobStatus
-from mlyard.core.specs import ProcessingJobSpec, ProcessingOutput
 from mlyard.core.workspace import Workspace
 from mlyard.errors import JobFailedError
+from mlyard.processing.spec import ProcessingJobSpec, ProcessingOutput
 
 
 class ExecutorConformance:

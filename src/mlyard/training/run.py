@@ -1,8 +1,8 @@
 """The training part of a job run: checkpoints, spot attempts, workers, Debugger, Profiler.
 
-:class:`TrainingRun` is used by :class:`mlyard.core.runner.JobRunner` in the job's own
-process. A built-in algorithm with one process and no spot capacity trains in that process;
-everything else (scripts, commands, containers, several ranks, spot) runs as worker
+:class:`TrainingRun` is used by the ``training`` job kind (:mod:`mlyard.training.kind`) in
+the job's own process. A built-in algorithm with one process and no spot capacity trains in
+that process; everything else (scripts, commands, containers, several ranks, spot) runs as worker
 processes (:mod:`mlyard.training.launcher`), one attempt after another when a simulated spot
 reclaim interrupts an attempt. Every training process gets the same environment contract:
 ``SM_*`` (script mode), ``SM_CHECKPOINT_DIR``, ``MLYARD_DEBUGGER_CONFIG``,
@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlyard.core.context import resolve_input
 from mlyard.core.logcapture import JobLog
 from mlyard.core.records import RuleEvaluationStatus, RuleStatus
-from mlyard.core.specs import SpotConfig, TrainingJobSpec
 from mlyard.core.workspace import Workspace
 from mlyard.errors import MlyardError, ValidationError
 from mlyard.training.checkpoint import PREFIX, SAVE_LOG, checkpoint_env
@@ -44,6 +44,7 @@ from mlyard.training.script_mode import (
     stage_channel,
     training_environment,
 )
+from mlyard.training.spec import SpotConfig, TrainingJobSpec
 
 #: Built-in workers report metric points on stdout with this prefix (JSON after it).
 METRIC_PREFIX = "#mlyard-metric "
@@ -193,8 +194,6 @@ class TrainingRun:
         """Train; the model ends in ``layout.model_dir`` and outputs in ``output_dir``."""
         spec = self.spec
         self.layout.create()
-        from mlyard.core.runner import resolve_input
-
         channels = {c.name: resolve_input(self.ws, c.uri, f"channel {c.name!r}")
                     for c in spec.channels}
         self._prepare_checkpoints()

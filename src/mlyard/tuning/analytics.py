@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.core.records import TERMINAL_STATUSES, JobStatus
-from mlyard.core.specs import TuningJobSpec, spec_from_dict
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.tuning.report import TrialRow, analytics_frame, best_trial, status_counts, write_report
+from mlyard.tuning.spec import TuningJobSpec
 
 REPORT_FILE = "tuning-report.html"
 TABLE_FILE = "analytics.csv"
@@ -18,10 +18,10 @@ TABLE_FILE = "analytics.csv"
 
 def tuning_spec(ws: Workspace, name: str) -> TuningJobSpec:
     """The spec of tuning job ``name`` (ValidationError if it is another kind of job)."""
-    spec = spec_from_dict(ws.store.get_job(name).spec)
-    if not isinstance(spec, TuningJobSpec):
+    record = ws.store.get_job(name)
+    if record.job_type != "tuning":
         raise ValidationError(f"job {name!r} is not a hyperparameter tuning job")
-    return spec
+    return TuningJobSpec.model_validate(record.spec)
 
 
 def trial_rows(ws: Workspace, name: str) -> list[TrialRow]:

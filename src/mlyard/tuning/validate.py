@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlyard.core.records import TERMINAL_STATUSES, JobType
-from mlyard.core.specs import TuningJobSpec, spec_from_dict
+from mlyard.core.records import TERMINAL_STATUSES
 from mlyard.core.workspace import Workspace
 from mlyard.errors import NotFoundError, ValidationError
 from mlyard.tuning import ranges as rng
+from mlyard.tuning.spec import TuningJobSpec
 
 
 def _corners(spec: TuningJobSpec) -> list[dict[str, Any]]:
@@ -70,16 +70,15 @@ def _check_parents(ws: Workspace, spec: TuningJobSpec) -> None:
             record = ws.store.get_job(parent)
         except NotFoundError:
             raise ValidationError(f"warm start: no tuning job named {parent!r}") from None
-        if record.job_type is not JobType.TUNING:
-            raise ValidationError(f"warm start: {parent!r} is a {record.job_type.value} job, "
+        if record.job_type != "tuning":
+            raise ValidationError(f"warm start: {parent!r} is a {record.job_type} job, "
                                   "not a tuning job")
         if record.status not in TERMINAL_STATUSES:
             raise ValidationError(f"warm start: parent {parent!r} is still "
                                   f"{record.status.value}; parents must have ended")
         if spec.warm_start.type != "IdenticalDataAndAlgorithm":
             continue
-        parent_spec = spec_from_dict(record.spec)
-        assert isinstance(parent_spec, TuningJobSpec)
+        parent_spec = TuningJobSpec.model_validate(record.spec)
         mine, theirs = spec.training, parent_spec.training
         for field in ("algorithm", "entry_point", "command", "channels"):
             if getattr(mine, field) != getattr(theirs, field):

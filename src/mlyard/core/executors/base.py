@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar
 
 from mlyard.config import Settings
@@ -61,6 +62,13 @@ class Executor(ABC):
     @abstractmethod
     def kill(self, record: JobRecord) -> None:
         """Terminate the job's process hard (after a stop request went unanswered)."""
+
+    def warm(self, count: int = 1, preload: Sequence[str] = (), *,
+             timeout: float = 120.0) -> bool:
+        """Keep ``count`` warm standby job processes ready, having imported ``preload``, so
+        that jobs submitted next start in milliseconds (a tuning job's trials). Returns
+        whether this executor keeps standbys: the default keeps none and returns False."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (connections, child handles)."""

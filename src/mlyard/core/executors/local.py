@@ -196,8 +196,8 @@ class LocalProcessExecutor(Executor):
 
     # -- warm standbys -----------------------------------------------------------------------
     def warm(self, count: int = 1, preload: Sequence[str] = (), *,
-             timeout: float = 120.0) -> None:
-        """Keep ``count`` standby job processes ready (0 turns standbys off).
+             timeout: float = 120.0) -> bool:
+        """Keep ``count`` standby job processes ready (0 turns standbys off); returns True.
 
         ``preload`` names modules the standbys import ahead of time, e.g.
         ``mlyard.algorithms.blazingtext.algorithm``; changing it replaces the standbys.
@@ -235,6 +235,7 @@ class LocalProcessExecutor(Executor):
                 if left <= 0:
                     raise TimeoutError(f"standby job processes not ready after {timeout} s")
                 self._cond.wait(left)
+        return True
 
     def standby_pids(self) -> list[int]:
         """Pids of the standby processes not yet handed a job (starting or ready)."""

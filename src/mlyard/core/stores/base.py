@@ -16,7 +16,6 @@ from mlyard.core.records import (
     EndpointStatus,
     JobRecord,
     JobStatus,
-    JobType,
     LogLine,
     MetricPoint,
     ModelRecord,
@@ -32,7 +31,7 @@ class MetadataStore(ABC):
 
     # -- jobs -------------------------------------------------------------------------
     @abstractmethod
-    def create_job(self, name: str, job_type: JobType, spec: dict[str, Any],
+    def create_job(self, name: str, job_type: str, spec: dict[str, Any],
                    output_uri: str | None = None) -> JobRecord:
         """Insert a Pending job; :class:`~mlyard.errors.ConflictError` if the name exists."""
 
@@ -41,7 +40,7 @@ class MetadataStore(ABC):
         """The job called ``name``; :class:`~mlyard.errors.NotFoundError` if none."""
 
     @abstractmethod
-    def list_jobs(self, job_type: JobType | None = None, status: JobStatus | None = None,
+    def list_jobs(self, job_type: str | None = None, status: JobStatus | None = None,
                   limit: int = 100) -> list[JobRecord]:
         """Jobs, newest first."""
 

@@ -30,7 +30,6 @@ from mlyard.core.records import (
     EndpointStatus,
     JobRecord,
     JobStatus,
-    JobType,
     LogLine,
     MetricPoint,
     ModelRecord,
@@ -253,7 +252,7 @@ class SqlAlchemyStore(MetadataStore):
     def _job(row: Any) -> JobRecord:
         return JobRecord(
             name=row.name,
-            job_type=JobType(row.job_type),
+            job_type=str(row.job_type),
             status=JobStatus(row.status),
             spec=json.loads(row.spec),
             created_at=row.created_at,
@@ -269,13 +268,13 @@ class SqlAlchemyStore(MetadataStore):
             outputs=json.loads(row.outputs or "{}"),
         )
 
-    def create_job(self, name: str, job_type: JobType, spec: dict[str, Any],
+    def create_job(self, name: str, job_type: str, spec: dict[str, Any],
                    output_uri: str | None = None) -> JobRecord:
         now = time.time()
         try:
             with self._tx() as conn:
                 conn.execute(jobs.insert().values(
-                    name=name, job_type=job_type.value, status=JobStatus.PENDING.value,
+                    name=name, job_type=str(job_type), status=JobStatus.PENDING.value,
                     spec=json.dumps(spec), created_at=now, updated_at=now,
                     stop_requested=False, output_uri=output_uri, outputs="{}",
                 ))
@@ -290,11 +289,11 @@ class SqlAlchemyStore(MetadataStore):
             raise NotFoundError(f"no job named {name!r}")
         return self._job(row)
 
-    def list_jobs(self, job_type: JobType | None = None, status: JobStatus | None = None,
+    def list_jobs(self, job_type: str | None = None, status: JobStatus | None = None,
                   limit: int = 100) -> list[JobRecord]:
         query = sa.select(jobs).order_by(jobs.c.created_at.desc()).limit(limit)
         if job_type is not None:
-            query = query.where(jobs.c.job_type == job_type.value)
+            query = query.where(jobs.c.job_type == str(job_type))
         if status is not None:
             query = query.where(jobs.c.status == status.value)
         with self._tx() as conn:

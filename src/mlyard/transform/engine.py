@@ -2,7 +2,7 @@
 
 :func:`run_transform` reads every input file (one file, or every non-hidden regular file of
 a folder, recursively, sorted), splits it into records (see
-:mod:`mlyard.serving.transform_records` for the rules per content type; CSV input needs a
+:mod:`mlyard.transform.records` for the rules per content type; CSV input needs a
 header row), sends mini-batches of ``batch_size`` records to
 :meth:`mlyard.models.LoadedModel.predict` and writes, for input ``x.csv``, the output
 ``<output_dir>/x.csv.out`` (sub-folders of a folder input are kept), one output record per
@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlyard.errors import MlyardError, ValidationError
 from mlyard.models.base import MANIFEST_NAME, LoadedModel, load_model, read_manifest
-from mlyard.serving.transform_parts import (
+from mlyard.transform.parts import (
     PartsManifest,
     PartStopped,
     PartTask,
@@ -67,7 +67,7 @@ from mlyard.serving.transform_parts import (
     run_part,
     worker_run_part,
 )
-from mlyard.serving.transform_records import (
+from mlyard.transform.records import (
     CSV,
     JSONLINES,
     InputFile,

@@ -31,7 +31,7 @@ import numpy as np
 
 from mlyard.errors import MlyardError
 from mlyard.models.base import LoadedModel, load_model
-from mlyard.serving.transform_records import CSV, INPUT_COLUMN, JSONLINES
+from mlyard.transform.records import CSV, INPUT_COLUMN, JSONLINES
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_VERSION = 1
