@@ -14,21 +14,16 @@ import pytest
 
 import mlyard
 from mlyard.core.jobs import submit_job, wait_for_job
-from mlyard.core.records import JobStatus, JobType
-from mlyard.core.specs import (
-    Channel,
-    MetricDefinitionSpec,
-    TrainingJobSpec,
-    TuningJobSpec,
-    TuningObjective,
-    WarmStartConfig,
-)
+from mlyard.core.records import JobStatus, JobType, TrialRecord
+from mlyard.core.specs import Channel, MetricDefinitionSpec
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import NotFoundError, ValidationError
 from mlyard.testing.algorithms import make_text_dataset
+from mlyard.training.spec import TrainingJobSpec
 from mlyard.tuning.analytics import describe_tuning
 from mlyard.tuning.control import resume_tuning, stop_tuning
 from mlyard.tuning.ranges import parse_range
+from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
 SCRIPT = """
 import argparse, os, time
@@ -168,6 +163,27 @@ def test_resume_after_the_driver_dies(ws: Workspace, script: Path) -> None:
     assert any(line.startswith("resuming:") for line in logs)
 
 
+def test_resume_creates_the_job_of_a_trial_recorded_before_its_driver_died(
+        ws: Workspace, script: Path) -> None:
+    spec = TuningJobSpec(training=_training(script, epochs=1, sleep=0.0),
+                         ranges=_ranges("x=0.0:1.0"), objective=TuningObjective(
+                             metric_name="score"), strategy="Random", max_jobs=2,
+                         max_parallel_jobs=1)
+    submit_job(ws, spec, "t-orphan", launch=False)
+    # the driver recorded trial 0 and died before it created the trial's training job
+    ws.store.put_trial(TrialRecord("t-orphan", 0, "t-orphan-000", {"x": 0.25},
+                                   JobStatus.PENDING, started_at=time.time()))
+    ws.store.transition_job("t-orphan", JobStatus.FAILED, expected=[JobStatus.PENDING],
+                            failure_reason="driver died")
+    resume_tuning(ws, "t-orphan")
+    wait_for_job(ws, "t-orphan", timeout=180)
+    trials = ws.store.list_trials("t-orphan")
+    assert [t.number for t in trials] == [0, 1]
+    assert trials[0].hyperparameters == {"x": 0.25}
+    assert all(t.status is JobStatus.COMPLETED for t in trials)
+    assert ws.store.get_job("t-orphan-000").status is JobStatus.COMPLETED
+
+
 def test_stopping_a_tuning_job_stops_its_trials(ws: Workspace, script: Path) -> None:
     spec = TuningJobSpec(training=_training(script, epochs=50, sleep=0.2),
                          ranges=_ranges("x=0.0:1.0"), objective=TuningObjective(
@@ -175,8 +191,14 @@ def test_stopping_a_tuning_job_stops_its_trials(ws: Workspace, script: Path) -> 
                          max_parallel_jobs=2)
     submit_job(ws, spec, "t-stop")
     deadline = time.monotonic() + 60
-    while sum(1 for t in ws.store.list_trials("t-stop")
-              if ws.store.get_job(t.training_job).status is JobStatus.IN_PROGRESS) < 2:
+
+    def in_progress(job: str) -> bool:  # a trial is recorded just before its job is created
+        try:
+            return ws.store.get_job(job).status is JobStatus.IN_PROGRESS
+        except NotFoundError:
+            return False
+
+    while sum(1 for t in ws.store.list_trials("t-stop") if in_progress(t.training_job)) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     rec = stop_tuning(ws, "t-stop")

@@ -26,10 +26,12 @@ from typing import Any, Literal
 
 from mlyard.core.logcapture import JobLog
 from mlyard.core.records import TERMINAL_STATUSES, JobStatus, TrialRecord
-from mlyard.core.specs import TrainingJobSpec, TuningJobSpec
 from mlyard.core.workspace import Workspace
 from mlyard.errors import MlyardError, NotFoundError, ValidationError
+from mlyard.training.kind import TrainingKind
+from mlyard.training.spec import TrainingJobSpec
 from mlyard.tuning import ranges as rng
+from mlyard.tuning.spec import TuningJobSpec
 
 POLL_SECONDS = 0.02
 #: Running trials' objective points are read at most this often (a trial's end is noticed
@@ -130,6 +132,7 @@ class TuningDriver:
         self.spec = spec
         self.log = log
         self.should_stop = should_stop
+        self.outputs: dict[str, str] = {}  # the report's URIs, once written
         self.direction: Literal["maximize", "minimize"] = (
             "maximize" if spec.objective.type == "Maximize" else "minimize")
         self.running: dict[int, Running] = {}
@@ -213,7 +216,9 @@ class TuningDriver:
         record = TrialRecord(self.name, number, job, values, JobStatus.PENDING,
                              started_at=time.time())
         self.ws.store.put_trial(record)
-        if params is None:
+        # a new trial, or one whose previous driver died between recording it and creating
+        # its training job (re-attaching otherwise: the job exists and may be running)
+        if params is None or not self._job_exists(job):
             try:
                 submit_job(self.ws, self._training_spec(values), job)
             except MlyardError as exc:
@@ -227,6 +232,13 @@ class TuningDriver:
                 return
         self.trials[number] = record
         self.running[number] = Running(record, trial)
+
+    def _job_exists(self, name: str) -> bool:
+        try:
+            self.ws.store.get_job(name)
+        except NotFoundError:
+            return False
+        return True
 
     def _poll(self, study: Any, run: Running) -> bool:
         """Update one running trial; True when it ended."""
@@ -335,14 +347,11 @@ class TuningDriver:
                        f"{spec.objective.type} {spec.objective.metric_name}, {limit} trial(s), "
                        f"{spec.max_parallel_jobs} at a time, early stopping "
                        f"{'Hyperband' if spec.strategy == 'Hyperband' else spec.early_stopping}")
-        if hasattr(self.ws.executor, "warm"):  # standby processes: trials start in ms
-            preload = []
-            if spec.training.algorithm is not None:
-                preload.append(f"mlyard.algorithms.{spec.training.algorithm}")
-            try:
-                self.ws.executor.warm(spec.max_parallel_jobs, preload=preload)
-            except Exception as exc:
-                self.log.write(f"standby processes unavailable ({exc}); trials start cold")
+        try:  # standby processes, where the executor keeps them: trials start in ms
+            self.ws.executor.warm(spec.max_parallel_jobs,
+                                  preload=TrainingKind().preload(spec.training))
+        except Exception as exc:
+            self.log.write(f"standby processes unavailable ({exc}); trials start cold")
         next_number = max(self.trials, default=-1) + 1
         freed_at: float | None = None
         try:
