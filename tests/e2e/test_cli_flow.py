@@ -112,6 +112,40 @@ def test_bad_input_is_refused_cleanly(env: dict[str, str], tmp_path: Path) -> No
     assert desc["JobStatus"] == "Failed" and "column" in desc["FailureReason"]
 
 
+def test_train_and_tune_from_spec_files(env: dict[str, str], tmp_path: Path) -> None:
+    train = make_text_dataset(tmp_path / "train.csv", 300, seed=1)
+    val = make_text_dataset(tmp_path / "val.csv", 60, seed=2)
+    spec = tmp_path / "train.yaml"  # SageMaker's names
+    spec.write_text(
+        "AlgorithmName: blazingtext\n"
+        "HyperParameters: {epochs: 3, vector_dim: 16, buckets: 20000, min_count: 1}\n"
+        f"InputDataConfig:\n  - {{ChannelName: train, Uri: '{train}'}}\n"
+        f"  - {{ChannelName: validation, Uri: '{val}'}}\n"
+        "ResourceConfig: {NumThreads: 1}\n")
+    mlyard(env, "train", "--spec", str(spec), "--name", "spec-1", "--quiet")
+    desc = json.loads(mlyard(env, "jobs", "describe", "spec-1").stdout)
+    assert desc["JobStatus"] == "Completed" and desc["Spec"]["resources"]["num_threads"] == 1
+    tuning = tmp_path / "tune.json"  # mlyard's own names, JSON
+    tuning.write_text(json.dumps({
+        "training": {"algorithm": "blazingtext", "hyperparameters": {
+            "epochs": 2, "vector_dim": 16, "buckets": 20000, "min_count": 1},
+            "channels": [{"name": "train", "uri": str(train)},
+                         {"name": "validation", "uri": str(val)}],
+            "resources": {"num_threads": 1}},
+        "ranges": {"learning_rate": {"type": "Continuous", "min_value": 0.1,
+                                     "max_value": 0.5}},
+        "objective": {"metric_name": "validation:accuracy"}, "strategy": "Random",
+        "max_jobs": 2}))
+    proc = mlyard(env, "tune", "--spec", str(tuning), "--name", "spec-tune", "--quiet")
+    assert "best training job spec-tune-" in proc.stdout
+    bad = mlyard(env, "tune", "--spec", str(tuning), "--max-jobs", "3", ok=False)
+    assert bad.returncode == 2 and "drop --max-jobs" in bad.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("HyperParameters: [oops\n")
+    bad = mlyard(env, "train", "--spec", str(broken), ok=False)
+    assert bad.returncode == 2 and "not YAML or JSON" in bad.stderr
+
+
 def test_stop_a_running_job(env: dict[str, str], tmp_path: Path) -> None:
     train = make_text_dataset(tmp_path / "train.csv", 30000, seed=1)
     name = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(train),

@@ -69,3 +69,38 @@ def test_deploy_starts_a_server_and_predicts(ws: Workspace, tmp_path: Path) -> N
     finally:
         stop_server(ws.settings)
     assert running_server(ws.settings) is None
+
+
+PREP = """
+import argparse, pathlib
+parser = argparse.ArgumentParser()
+parser.add_argument("--src")
+parser.add_argument("--dst")
+parser.add_argument("--repeat", type=int)
+args = parser.parse_args()
+lines = pathlib.Path(args.src, "raw.txt").read_text().splitlines()
+pathlib.Path(args.dst, "clean.txt").write_text("\\n".join(l.upper() for l in lines * args.repeat))
+print(f"rows={len(lines) * args.repeat}")
+"""
+
+
+def test_processor_runs_a_script_with_inputs_and_outputs(ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "prep.py").write_text(PREP)
+    raw = tmp_path / "raw.txt"
+    raw.write_text("a\nb\n")
+    proc = mlyard.Processor(entry_point="prep.py", source_dir=str(tmp_path / "code"),
+                            metric_definitions=[{"name": "rows", "regex": r"rows=(\d+)"}])
+    job = proc.run(inputs={"raw": raw}, outputs=["clean"],
+                   arguments=["--src", "{input:raw}", "--dst", "{output:clean}",
+                              "--repeat", "2"], job_name="prep-1")
+    assert job.status.value == "Completed" and job.describe()["FinalMetrics"]["rows"] == 4
+    out = Path(job.outputs["clean"].removeprefix("file://")) / "clean.txt"
+    assert out.read_text() == "A\nB\nA\nB"
+    with pytest.raises(ValidationError, match="input 'raw'"):
+        proc.run(inputs={"raw": tmp_path / "missing.txt"}, outputs=["clean"],
+                 job_name="prep-2")
+    with pytest.raises(JobFailedError):
+        proc.run(inputs={"raw": raw}, outputs=["clean"], arguments=["--repeat", "x"],
+                 job_name="prep-3")
+    assert [j.name for j in ws.store.list_jobs()] == ["prep-3", "prep-1"]

@@ -6,10 +6,19 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mlyard.cli.context import workspace
+from mlyard.cli.options import (
+    TRAINING_PARAMS,
+    load_spec,
+    refuse_with_spec,
+    spec_option,
+    training_options,
+    training_spec,
+)
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import (
     describe_job,
@@ -21,13 +30,10 @@ from mlyard.core.jobs import (
 from mlyard.core.kinds import get_job_kind
 from mlyard.core.params import parse_assignments
 from mlyard.core.records import TERMINAL_STATUSES, JobStatus
-from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
-from mlyard.training.debugger import DebuggerConfig, RuleConfig
-from mlyard.training.profiler import ProfilerConfig
-from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
+from mlyard.training.spec import TrainingJobSpec
 
 
 def _finish(ws: Workspace, name: str, wait: bool, quiet: bool) -> None:
@@ -47,122 +53,31 @@ def _spec_error(exc: ValueError) -> ValidationError:
 
 
 @click.command()
-@click.option("--algorithm", help="Built-in algorithm (see `mlyard algorithms list`).")
-@click.option("--entry-point", help="Your training script (SageMaker script mode).")
-@click.option("--source-dir", type=click.Path(exists=True, file_okay=False),
-              help="Folder holding the script.")
-@click.option("--train", "train_path", help="The train channel (file or folder).")
-@click.option("--validation", help="The validation channel (file or folder).")
-@click.option("--channel", multiple=True, metavar="NAME=PATH", help="More channels.")
-@click.option("--hp", multiple=True, metavar="NAME=VALUE", help="A hyperparameter.")
-@click.option("--metric", multiple=True, metavar="NAME=REGEX",
-              help="A metric parsed from log lines (first group is the value).")
+@training_options()
+@spec_option
 @click.option("--name", help="Job name (default: algorithm or script plus a timestamp).")
-@click.option("--threads", default=0, show_default=True, help="CPU threads (0: all cores).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
-@click.option("--max-run", type=int, help="Stop the job after this many seconds.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--command", "command_line", metavar="'CMD ARGS'",
-              help="Run this command (any program) instead of an algorithm or script.")
-@click.option("--python", "python_exe", help="Python interpreter of your own environment.")
-@click.option("--image", help="Run the script or command in this container image "
-              "(Docker or Podman).")
-@click.option("--env", "env_vars", multiple=True, metavar="NAME=VALUE",
-              help="An environment variable for the training process.")
-@click.option("--instance-count", default=1, show_default=True,
-              help="Hosts (simulated locally as algo-1, algo-2, ...).")
-@click.option("--processes-per-host", default=1, show_default=True,
-              help="Data-parallel processes per host.")
-@click.option("--distribution", type=click.Choice(["ddp", "fsdp"]), default=None,
-              help="Data-parallel strategy (default ddp when more than one process).")
-@click.option("--checkpoint-uri", help="Checkpoint location (folder or artifact URI); a job "
-              "pointed at existing checkpoints resumes from the newest.")
-@click.option("--checkpoint-every", type=int, default=None, metavar="STEPS",
-              help="Checkpoint every this many steps (default 500).")
-@click.option("--checkpoint-on-invalid", type=click.Choice(["fail", "restart"]),
-              default="fail", show_default=True,
-              help="What a corrupt or foreign checkpoint does.")
-@click.option("--use-spot", is_flag=True, help="Managed spot training (simulated reclaims).")
-@click.option("--max-wait", type=int, help="Seconds a spot job may take, waits included.")
-@click.option("--spot-interrupt-at", type=float, multiple=True, metavar="SECONDS",
-              help="Reclaim the n-th attempt this many seconds after it starts.")
-@click.option("--spot-interrupt-after-checkpoints", type=int, multiple=True, metavar="N",
-              help="Reclaim the n-th attempt right after it wrote N checkpoints.")
-@click.option("--spot-random-per-hour", type=float, default=0.0,
-              help="Random reclaims per hour of training.")
-@click.option("--spot-restart-delay", type=float, default=2.0, show_default=True,
-              help="Seconds to wait for capacity after a reclaim.")
-@click.option("--rule", "rules", multiple=True, metavar="NAME[:stop]",
-              help="A Debugger rule (e.g. ExplodingTensor:stop stops the job when it fires).")
-@click.option("--debug-interval", type=int, default=100, show_default=True,
-              help="Steps between Debugger tensor saves.")
-@click.option("--profile", is_flag=True, help="Profile the job and write a profiler report.")
-@click.option("--profile-interval-ms", type=int, default=500, show_default=True)
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait for the job and stream its logs.")
 @click.option("--quiet", is_flag=True, help="Do not stream logs while waiting.")
 @click.pass_context
-def train(ctx: click.Context, algorithm: str | None, entry_point: str | None,
-          source_dir: str | None, train_path: str | None, validation: str | None,
-          channel: tuple[str, ...], hp: tuple[str, ...], metric: tuple[str, ...],
-          name: str | None, threads: int, device: str, max_run: int | None, seed: int,
-          command_line: str | None, python_exe: str | None, image: str | None,
-          env_vars: tuple[str, ...], instance_count: int, processes_per_host: int,
-          distribution: str | None, checkpoint_uri: str | None, checkpoint_every: int | None,
-          checkpoint_on_invalid: str, use_spot: bool, max_wait: int | None,
-          spot_interrupt_at: tuple[float, ...], spot_interrupt_after_checkpoints: tuple[int, ...],
-          spot_random_per_hour: float, spot_restart_delay: float, rules: tuple[str, ...],
-          debug_interval: int, profile: bool, profile_interval_ms: int,
-          wait: bool, quiet: bool) -> None:
+def train(ctx: click.Context, spec_file: str | None, name: str | None, wait: bool,
+          quiet: bool, **options: Any) -> None:
     """Start a training job (built-in algorithm, your script or any command)."""
-    import shlex
-
-    channels = dict(parse_assignments(channel))
-    if train_path:
-        channels["train"] = train_path
-    if validation:
-        channels["validation"] = validation
-    try:
-        checkpoint = None
-        if checkpoint_uri or checkpoint_every is not None or use_spot:
-            checkpoint = CheckpointConfig(uri=checkpoint_uri, every_steps=checkpoint_every or 500,
-                                          on_invalid=checkpoint_on_invalid)  # type: ignore[arg-type]
-        dist = None
-        if distribution or processes_per_host > 1:
-            dist = DistributionConfig(strategy=distribution or "ddp",  # type: ignore[arg-type]
-                                      processes_per_host=processes_per_host)
-        spot = SpotConfig(interrupt_at_seconds=list(spot_interrupt_at),
-                          interrupt_after_checkpoints=list(spot_interrupt_after_checkpoints),
-                          random_per_hour=spot_random_per_hour,
-                          restart_delay_seconds=spot_restart_delay) if use_spot else SpotConfig()
-        debugger = None
-        if rules:
-            debugger = DebuggerConfig(save_interval=debug_interval, rules=[
-                RuleConfig(name=r.split(":")[0],
-                           actions=["StopTraining"] if r.endswith(":stop") else [])
-                for r in rules])
-        spec = TrainingJobSpec(
-            algorithm=algorithm, entry_point=entry_point, source_dir=source_dir,
-            command=shlex.split(command_line) if command_line is not None else None,
-            python=python_exe, image=image, environment=parse_assignments(env_vars),
-            hyperparameters=parse_assignments(hp),
-            channels=[Channel(name=k, uri=v) for k, v in channels.items()],
-            metric_definitions=[MetricDefinitionSpec(name=k, regex=v)
-                                for k, v in parse_assignments(metric).items()],
-            resources=ResourceConfig(num_threads=threads, device=device,  # type: ignore[arg-type]
-                                     instance_count=instance_count),
-            max_runtime_seconds=max_run, seed=seed, checkpoint=checkpoint, distribution=dist,
-            use_spot=use_spot, max_wait_seconds=max_wait, spot=spot, debugger=debugger,
-            profiler=ProfilerConfig(system_interval_ms=profile_interval_ms) if profile else None,
-        )
-    except ValueError as exc:
-        raise _spec_error(exc) from None
+    if spec_file is not None:
+        refuse_with_spec(ctx, TRAINING_PARAMS)
+        spec = load_spec(spec_file, TrainingJobSpec)
+    else:
+        spec = training_spec(options)
     ws = workspace(ctx)
-    stem = Path(entry_point).stem if entry_point else "command" if command_line else "train"
-    job_name = name or unique_job_name(algorithm or stem)
+    stem = (Path(spec.entry_point).stem if spec.entry_point
+            else "command" if spec.command else "train")
+    job_name = name or unique_job_name(spec.algorithm or stem)
     submit_job(ws, spec, job_name)
     _finish(ws, job_name, wait, quiet)
+
+
+PROCESS_PARAMS = ("entry_point", "command_line", "python_exe", "image", "source_dir", "inputs",
+                  "outputs", "arguments", "max_run", "env_vars")
 
 
 @click.command()
@@ -177,35 +92,44 @@ def train(ctx: click.Context, algorithm: str | None, entry_point: str | None,
 @click.option("--output", "outputs", multiple=True, metavar="NAME[=DEST]",
               help="An output folder {output:NAME}, stored at DEST (default: job artifacts).")
 @click.option("--arg", "arguments", multiple=True, help="An argument for the script.")
-@click.option("--name", help="Job name.")
+@click.option("--env", "env_vars", multiple=True, metavar="NAME=VALUE",
+              help="An environment variable for the script.")
 @click.option("--max-run", type=int, help="Stop the job after this many seconds.")
+@spec_option
+@click.option("--name", help="Job name.")
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @click.option("--quiet", is_flag=True)
 @click.pass_context
 def process(ctx: click.Context, entry_point: str | None, command_line: str | None,
             python_exe: str | None, image: str | None, source_dir: str | None,
             inputs: tuple[str, ...], outputs: tuple[str, ...], arguments: tuple[str, ...],
-            name: str | None, max_run: int | None, wait: bool, quiet: bool) -> None:
+            env_vars: tuple[str, ...], max_run: int | None, spec_file: str | None,
+            name: str | None, wait: bool, quiet: bool) -> None:
     """Start a processing job running your script or command."""
     import shlex
 
-    outs = []
-    for item in outputs:
-        key, _, dest = item.partition("=")
-        outs.append(ProcessingOutput(name=key, destination=dest or None))
-    try:
-        spec = ProcessingJobSpec(
-            entry_point=entry_point, source_dir=source_dir, arguments=list(arguments),
-            command=shlex.split(command_line) if command_line is not None else None,
-            python=python_exe, image=image,
-            inputs=[ProcessingInput(name=k, source=v)
-                    for k, v in parse_assignments(inputs).items()],
-            outputs=outs, max_runtime_seconds=max_run,
-        )
-    except ValueError as exc:
-        raise _spec_error(exc) from None
+    if spec_file is not None:
+        refuse_with_spec(ctx, PROCESS_PARAMS)
+        spec = load_spec(spec_file, ProcessingJobSpec)
+    else:
+        outs = []
+        for item in outputs:
+            key, _, dest = item.partition("=")
+            outs.append(ProcessingOutput(name=key, destination=dest or None))
+        try:
+            spec = ProcessingJobSpec(
+                entry_point=entry_point, source_dir=source_dir, arguments=list(arguments),
+                command=shlex.split(command_line) if command_line is not None else None,
+                python=python_exe, image=image, environment=parse_assignments(env_vars),
+                inputs=[ProcessingInput(name=k, source=v)
+                        for k, v in parse_assignments(inputs).items()],
+                outputs=outs, max_runtime_seconds=max_run,
+            )
+        except ValueError as exc:
+            raise _spec_error(exc) from None
     ws = workspace(ctx)
-    job_name = name or unique_job_name(Path(entry_point).stem if entry_point else "command")
+    stem = Path(spec.entry_point).stem if spec.entry_point else "command"
+    job_name = name or unique_job_name(stem)
     submit_job(ws, spec, job_name)
     _finish(ws, job_name, wait, quiet)
 

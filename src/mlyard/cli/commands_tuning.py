@@ -4,34 +4,35 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mlyard.cli.context import workspace
+from mlyard.cli.options import (
+    TRAINING_PARAMS,
+    load_spec,
+    refuse_with_spec,
+    spec_option,
+    training_options,
+    training_spec,
+)
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
-from mlyard.core.params import parse_assignments
-from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.errors import ValidationError
-from mlyard.training.spec import TrainingJobSpec
 from mlyard.tuning.ranges import parse_range
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
+TUNING_PARAMS = ("ranges", "objective", "maximize", "strategy", "gp", "max_jobs",
+                 "max_parallel_jobs", "early_stopping", "parents", "warm_start_type")
+
 
 @click.command("tune")
-@click.option("--algorithm", help="Built-in algorithm to tune.")
-@click.option("--entry-point", help="Your training script to tune.")
-@click.option("--source-dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--train", "train_path", help="The train channel.")
-@click.option("--validation", help="The validation channel.")
-@click.option("--channel", multiple=True, metavar="NAME=PATH", help="More channels.")
-@click.option("--hp", multiple=True, metavar="NAME=VALUE", help="A static hyperparameter.")
+@training_options(default_threads=1)
 @click.option("--range", "ranges", multiple=True, metavar="NAME=MIN:MAX[:SCALE]|[a,b]",
               help="A tuned range: lr=0.01:1.0:log, ngrams=1:3, dim=[50,100,200]; scale "
               "linear, log, reverselog or auto.")
-@click.option("--metric", multiple=True, metavar="NAME=REGEX",
-              help="A metric definition for scripts (first group is the value).")
-@click.option("--objective", required=True, help="The metric to optimize.")
+@click.option("--objective", help="The metric to optimize (required without --spec).")
 @click.option("--maximize/--minimize", default=True, show_default=True)
 @click.option("--strategy", type=click.Choice(["Random", "Grid", "Bayesian", "Hyperband"],
                                               case_sensitive=False),
@@ -46,53 +47,46 @@ from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 @click.option("--warm-start-type", type=click.Choice(["IdenticalDataAndAlgorithm",
                                                       "TransferLearning"]),
               default="IdenticalDataAndAlgorithm", show_default=True)
-@click.option("--seed", default=0, show_default=True)
-@click.option("--threads", default=1, show_default=True, help="CPU threads per trial.")
+@spec_option
 @click.option("--name", help="Tuning job name.")
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @click.option("--quiet", is_flag=True)
 @click.pass_context
-def tune(ctx: click.Context, algorithm: str | None, entry_point: str | None,
-         source_dir: str | None, train_path: str | None, validation: str | None,
-         channel: tuple[str, ...], hp: tuple[str, ...], ranges: tuple[str, ...],
-         metric: tuple[str, ...], objective: str, maximize: bool, strategy: str, gp: bool,
-         max_jobs: int, max_parallel_jobs: int, early_stopping: str, parents: tuple[str, ...],
-         warm_start_type: str, seed: int, threads: int, name: str | None, wait: bool,
-         quiet: bool) -> None:
-    """Start a hyperparameter tuning job whose trials are training jobs."""
-    channels = dict(parse_assignments(channel))
-    if train_path:
-        channels["train"] = train_path
-    if validation:
-        channels["validation"] = validation
-    parsed = dict(parse_range(text) for text in ranges)
-    strategy = {s.lower(): s for s in ("Random", "Grid", "Bayesian", "Hyperband")}[
-        strategy.lower()]
-    try:
-        spec = TuningJobSpec(
-            training=TrainingJobSpec(
-                algorithm=algorithm, entry_point=entry_point, source_dir=source_dir,
-                hyperparameters=parse_assignments(hp),
-                channels=[Channel(name=k, uri=v) for k, v in channels.items()],
-                metric_definitions=[MetricDefinitionSpec(name=k, regex=v)
-                                    for k, v in parse_assignments(metric).items()],
-                resources=ResourceConfig(num_threads=threads), seed=seed),
-            ranges=parsed,
-            objective=TuningObjective(metric_name=objective,
-                                      type="Maximize" if maximize else "Minimize"),
-            strategy=strategy,  # type: ignore[arg-type]
-            bayesian_sampler="gp" if gp else "tpe", max_jobs=max_jobs,
-            max_parallel_jobs=max_parallel_jobs,
-            early_stopping=early_stopping,  # type: ignore[arg-type]
-            warm_start=WarmStartConfig(parents=list(parents),
-                                       type=warm_start_type)  # type: ignore[arg-type]
-            if parents else None,
-            seed=seed,
-        )
-    except ValueError as exc:
-        raise ValidationError(f"invalid tuning job: {exc}") from None
+def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, maximize: bool,
+         strategy: str, gp: bool, max_jobs: int, max_parallel_jobs: int, early_stopping: str,
+         parents: tuple[str, ...], warm_start_type: str, spec_file: str | None,
+         name: str | None, wait: bool, quiet: bool, **training: Any) -> None:
+    """Start a hyperparameter tuning job whose trials are training jobs (every training
+    option of `mlyard train` shapes the trials; --seed also seeds the search)."""
+    if spec_file is not None:
+        refuse_with_spec(ctx, (*TRAINING_PARAMS, *TUNING_PARAMS))
+        spec = load_spec(spec_file, TuningJobSpec)
+    else:
+        if not objective:
+            raise click.UsageError("Missing option '--objective' (or give --spec FILE).")
+        parsed = dict(parse_range(text) for text in ranges)
+        strategy = {s.lower(): s for s in ("Random", "Grid", "Bayesian", "Hyperband")}[
+            strategy.lower()]
+        trials = training_spec(training)
+        try:
+            spec = TuningJobSpec(
+                training=trials, ranges=parsed,
+                objective=TuningObjective(metric_name=objective,
+                                          type="Maximize" if maximize else "Minimize"),
+                strategy=strategy,  # type: ignore[arg-type]
+                bayesian_sampler="gp" if gp else "tpe", max_jobs=max_jobs,
+                max_parallel_jobs=max_parallel_jobs,
+                early_stopping=early_stopping,  # type: ignore[arg-type]
+                warm_start=WarmStartConfig(parents=list(parents),
+                                           type=warm_start_type)  # type: ignore[arg-type]
+                if parents else None,
+                seed=trials.seed,
+            )
+        except ValueError as exc:
+            raise ValidationError(f"invalid tuning job: {exc}") from None
     ws = workspace(ctx)
-    job_name = name or unique_job_name(f"tune-{algorithm or Path(entry_point or 'job').stem}")
+    stem = spec.training.algorithm or Path(spec.training.entry_point or "job").stem
+    job_name = name or unique_job_name(f"tune-{stem}")
     submit_job(ws, spec, job_name)
     if not wait:
         click.echo(job_name)
@@ -102,7 +96,8 @@ def tune(ctx: click.Context, algorithm: str | None, entry_point: str | None,
 
     best = describe_tuning(ws, job_name)["BestTrainingJob"]
     click.echo(f"tuning job {job_name} Completed; best training job {best['TrainingJobName']} "
-               f"{objective}={fmt(best['FinalHyperParameterTuningJobObjectiveMetric']['Value'])}"
+               f"{spec.objective.metric_name}="
+               f"{fmt(best['FinalHyperParameterTuningJobObjectiveMetric']['Value'])}"
                f" with {json.dumps(best['TunedHyperParameters'])}")
 
 

@@ -14,16 +14,16 @@ from mlyard.core.specs import JobSpec, MetricDefinitionSpec, Spec
 class ProcessingInput(Spec):
     """A processing input copied (or linked) into the job's ``input/<name>`` folder."""
 
-    name: str
-    source: str
+    name: str = Field(alias="InputName")
+    source: str = Field(alias="Source")
 
 
 class ProcessingOutput(Spec):
     """A processing output: what the script writes to ``output/<name>`` is stored at
     ``destination`` (an artifact URI or local path; default under the job's artifacts)."""
 
-    name: str
-    destination: str | None = None
+    name: str = Field(alias="OutputName")
+    destination: str | None = Field(default=None, alias="Destination")
 
 
 class ProcessingJobSpec(JobSpec):
@@ -38,13 +38,13 @@ class ProcessingJobSpec(JobSpec):
     command: list[str] | None = None
     source_dir: str | None = None
     python: str | None = None
-    image: str | None = None
-    arguments: list[str] = Field(default_factory=list)
-    inputs: list[ProcessingInput] = Field(default_factory=list)
-    outputs: list[ProcessingOutput] = Field(default_factory=list)
+    image: str | None = Field(default=None, alias="ImageUri")
+    arguments: list[str] = Field(default_factory=list, alias="ContainerArguments")
+    inputs: list[ProcessingInput] = Field(default_factory=list, alias="ProcessingInputs")
+    outputs: list[ProcessingOutput] = Field(default_factory=list, alias="ProcessingOutputs")
     metric_definitions: list[MetricDefinitionSpec] = Field(default_factory=list)
     environment: dict[str, str] = Field(default_factory=dict)
-    max_runtime_seconds: int | None = Field(default=None, ge=1)
+    max_runtime_seconds: int | None = Field(default=None, ge=1, alias="MaxRuntimeInSeconds")
 
     @model_validator(mode="after")
     def _check(self) -> ProcessingJobSpec:

@@ -1,4 +1,5 @@
-"""Handles on jobs: what ``Estimator.fit`` and ``Transformer.transform`` return."""
+"""Handles on jobs: what ``Estimator.fit``, ``Processor.run`` and ``Transformer.transform``
+return."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ class TransformJob(Job):
     def output(self) -> str | None:
         """Where the predictions are, once Completed."""
         return self.record.outputs.get("output")
+
+
+class ProcessingJob(Job):
+    """A processing job handle."""
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """Where each output folder was stored (output name -> URI), once Completed."""
+        return dict(self.record.outputs)

@@ -24,7 +24,7 @@ class CheckpointConfig(Spec):
     ``fail`` (a corrupt checkpoint or one from another model is an error) or ``restart``
     (move it aside and train from scratch)."""
 
-    uri: str | None = None
+    uri: str | None = Field(default=None, alias="S3Uri")
     every_steps: int = Field(default=500, ge=0)
     every_seconds: float | None = Field(default=None, gt=0)
     keep: int = Field(default=2, ge=1, le=100)
@@ -80,26 +80,26 @@ class TrainingJobSpec(JobSpec):
     container ``image``), all with the same ``SM_*`` environment."""
 
     kind: Literal["training"] = "training"
-    algorithm: str | None = None
+    algorithm: str | None = Field(default=None, alias="AlgorithmName")
     entry_point: str | None = None
     command: list[str] | None = None
     source_dir: str | None = None
     python: str | None = None
-    image: str | None = None
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    channels: list[Channel] = Field(default_factory=list)
+    image: str | None = Field(default=None, alias="TrainingImage")
+    hyperparameters: dict[str, Any] = Field(default_factory=dict, alias="HyperParameters")
+    channels: list[Channel] = Field(default_factory=list, alias="InputDataConfig")
     metric_definitions: list[MetricDefinitionSpec] = Field(default_factory=list)
-    resources: ResourceConfig = Field(default_factory=ResourceConfig)
+    resources: ResourceConfig = Field(default_factory=ResourceConfig, alias="ResourceConfig")
     environment: dict[str, str] = Field(default_factory=dict)
-    max_runtime_seconds: int | None = Field(default=None, ge=1)
+    max_runtime_seconds: int | None = Field(default=None, ge=1, alias="MaxRuntimeInSeconds")
     seed: int = 0
-    checkpoint: CheckpointConfig | None = None
-    use_spot: bool = False
-    max_wait_seconds: int | None = Field(default=None, ge=1)
+    checkpoint: CheckpointConfig | None = Field(default=None, alias="CheckpointConfig")
+    use_spot: bool = Field(default=False, alias="EnableManagedSpotTraining")
+    max_wait_seconds: int | None = Field(default=None, ge=1, alias="MaxWaitTimeInSeconds")
     spot: SpotConfig = Field(default_factory=SpotConfig)
     distribution: DistributionConfig | None = None
-    debugger: DebuggerConfig | None = None
-    profiler: ProfilerConfig | None = None
+    debugger: DebuggerConfig | None = Field(default=None, alias="DebugHookConfig")
+    profiler: ProfilerConfig | None = Field(default=None, alias="ProfilerConfig")
 
     @model_validator(mode="after")
     def _check(self) -> TrainingJobSpec:

@@ -51,8 +51,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from mlyard.core.specs import Spec
 from mlyard.errors import MlyardError, ValidationError
 from mlyard.models.base import MANIFEST_NAME, LoadedModel, load_model, read_manifest
 from mlyard.transform.parts import (
@@ -80,10 +81,8 @@ OUTPUT_SUFFIX = ".out"
 STOPPED_MESSAGE = "transform stopped"
 
 
-class TransformOptions(BaseModel):
+class TransformOptions(Spec):
     """Options of a batch transform (SageMaker's names where it has one)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     content_type: Literal["text/csv", "application/jsonlines", "text/plain"] | None = Field(
         default=None,
@@ -106,8 +105,8 @@ class TransformOptions(BaseModel):
         default="application/jsonlines", description="Output format."
     )
     join_source: Literal["None", "Input"] = Field(
-        default="None", description="'Input' puts each input record next to its prediction."
-    )
+        default="None", description="'Input' puts each input record next to its prediction.",
+        alias="JoinSource")
     text_field: str | None = Field(
         default=None,
         description="CSV column or JSON key holding the model input; default: 'text', else "

@@ -19,9 +19,9 @@ class TransformJobSpec(JobSpec):
     """
 
     kind: Literal["transform"] = "transform"
-    model_name: str
-    input: str
-    output: str | None = None
+    model_name: str = Field(alias="ModelName")
+    input: str = Field(alias="TransformInput")
+    output: str | None = Field(default=None, alias="TransformOutput")
     options: TransformOptions = Field(default_factory=TransformOptions)
 
 

@@ -16,8 +16,8 @@ class TuningObjective(Spec):
     """The metric a tuning job optimizes (any metric its training jobs report: an
     algorithm's declared metric or a script's metric definition) and its direction."""
 
-    metric_name: str
-    type: Literal["Maximize", "Minimize"] = "Maximize"
+    metric_name: str = Field(alias="MetricName")
+    type: Literal["Maximize", "Minimize"] = Field(default="Maximize", alias="Type")
 
 
 class WarmStartConfig(Spec):
@@ -26,8 +26,10 @@ class WarmStartConfig(Spec):
     count as evaluated points; ``TransferLearning``: data, ranges or static hyperparameters
     may differ (parents' trials inside the new ranges seed the search)."""
 
-    parents: list[str] = Field(min_length=1, max_length=5)
-    type: Literal["IdenticalDataAndAlgorithm", "TransferLearning"] = "IdenticalDataAndAlgorithm"
+    parents: list[str] = Field(min_length=1, max_length=5,
+                               alias="ParentHyperParameterTuningJobs")
+    type: Literal["IdenticalDataAndAlgorithm", "TransferLearning"] = Field(
+        default="IdenticalDataAndAlgorithm", alias="WarmStartType")
 
 
 class TuningJobSpec(JobSpec):
@@ -41,20 +43,21 @@ class TuningJobSpec(JobSpec):
     median of earlier trials at the same epoch."""
 
     kind: Literal["tuning"] = "tuning"
-    training: TrainingJobSpec
-    ranges: dict[str, ParameterRange]
-    objective: TuningObjective
+    training: TrainingJobSpec = Field(alias="TrainingJobDefinition")
+    ranges: dict[str, ParameterRange] = Field(alias="ParameterRanges")
+    objective: TuningObjective = Field(alias="HyperParameterTuningJobObjective")
     strategy: Literal["Random", "Grid", "Bayesian", "Hyperband"] = "Bayesian"
     bayesian_sampler: Literal["tpe", "gp"] = "tpe"
-    max_jobs: int = Field(default=10, ge=1, le=10_000)
-    max_parallel_jobs: int = Field(default=1, ge=1, le=256)
-    early_stopping: Literal["Off", "Auto"] = "Off"
-    warm_start: WarmStartConfig | None = None
+    max_jobs: int = Field(default=10, ge=1, le=10_000, alias="MaxNumberOfTrainingJobs")
+    max_parallel_jobs: int = Field(default=1, ge=1, le=256, alias="MaxParallelTrainingJobs")
+    early_stopping: Literal["Off", "Auto"] = Field(default="Off",
+                                                   alias="TrainingJobEarlyStoppingType")
+    warm_start: WarmStartConfig | None = Field(default=None, alias="WarmStartConfig")
     seed: int = 0
     resource_parameter: str = "epochs"
     hyperband_min_resource: int = Field(default=1, ge=1)
     hyperband_reduction_factor: int = Field(default=3, ge=2)
-    max_runtime_seconds: int | None = Field(default=None, ge=1)
+    max_runtime_seconds: int | None = Field(default=None, ge=1, alias="MaxRuntimeInSeconds")
 
     @model_validator(mode="after")
     def _check(self) -> TuningJobSpec:
