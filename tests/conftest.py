@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mlyard.config import DEFAULT_REVIEWS_CSV, Settings
+from mlyard.config import Settings
 from mlyard.core.workspace import Workspace
+from mlyard.datasets.reviews import DEFAULT_REVIEWS_CSV
 from mlyard.sdk.session import set_default_workspace
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,6 @@
 | artifact_root | ``MLYARD_ARTIFACT_ROOT`` | ``file://<home>/artifacts`` |
 | executor | ``MLYARD_EXECUTOR`` | ``local`` (or ``ray``) |
 | ray_address | ``MLYARD_RAY_ADDRESS`` | unset: a local Ray instance |
-| reviews_csv | ``MLYARD_REVIEWS_CSV`` | ``../shared/data/womens_clothing_ecommerce_reviews.csv`` |
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-DEFAULT_REVIEWS_CSV = "../shared/data/womens_clothing_ecommerce_reviews.csv"
 
 
 @dataclass(frozen=True)
@@ -28,7 +25,6 @@ class Settings:
     artifact_root: str
     executor: str = "local"
     ray_address: str | None = None
-    reviews_csv: Path = Path(DEFAULT_REVIEWS_CSV)
 
     @classmethod
     def from_env(cls, home: str | os.PathLike[str] | None = None) -> Settings:
@@ -41,7 +37,6 @@ class Settings:
             artifact_root=env.get("MLYARD_ARTIFACT_ROOT") or (root / "artifacts").as_uri(),
             executor=env.get("MLYARD_EXECUTOR", "local"),
             ray_address=env.get("MLYARD_RAY_ADDRESS") or None,
-            reviews_csv=Path(env.get("MLYARD_REVIEWS_CSV", DEFAULT_REVIEWS_CSV)),
         )
 
     def with_(self, **changes: object) -> Settings:
@@ -55,7 +50,6 @@ class Settings:
             "MLYARD_DB_URL": self.db_url,
             "MLYARD_ARTIFACT_ROOT": self.artifact_root,
             "MLYARD_EXECUTOR": self.executor,
-            "MLYARD_REVIEWS_CSV": str(self.reviews_csv),
         }
         if self.ray_address:
             out["MLYARD_RAY_ADDRESS"] = self.ray_address

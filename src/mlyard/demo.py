@@ -21,7 +21,12 @@ from mlyard.cli.output import fmt, table
 from mlyard.core.jobs import wait_for_job
 from mlyard.core.workspace import Workspace
 from mlyard.data.catalog import Catalog
-from mlyard.data.reviews import TRANSFORM_SQL, check_reviews_file, stratified_split
+from mlyard.datasets.reviews import (
+    TRANSFORM_SQL,
+    check_reviews_file,
+    reviews_csv_path,
+    stratified_split,
+)
 from mlyard.errors import DataError
 from mlyard.sdk.estimator import Estimator
 from mlyard.sdk.model import Model
@@ -97,7 +102,7 @@ def run_demo(ws: Workspace, *, data: Path | None = None, epochs: int = 10,
     """Run the demo in workspace ``ws``; returns (and writes) the summary. With ``ab`` it
     also trains a unigram model and A/B-tests both on a real-time endpoint."""
     started = time.time()
-    data_path = check_reviews_file((data or ws.settings.reviews_csv).expanduser().resolve())
+    data_path = check_reviews_file((data or reviews_csv_path()).expanduser().resolve())
     out = (output or ws.settings.home / "demo").resolve()
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

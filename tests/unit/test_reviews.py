@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlyard.data.reviews import (
+from mlyard.datasets.reviews import (
     balance,
     check_reviews_file,
     course_transform,

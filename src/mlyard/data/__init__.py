@@ -2,7 +2,7 @@
 reviews dataset's course transform and splits.
 
 ``Catalog`` and ``QueryResult`` are loaded on first use (PEP 562), so that importing a
-light submodule such as :mod:`mlyard.data.reviews` does not load DuckDB and the workspace.
+light submodule such as :mod:`mlyard.data.tokenize_reviews` does not load DuckDB and the workspace.
 """
 
 from __future__ import annotations

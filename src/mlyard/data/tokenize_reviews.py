@@ -12,14 +12,14 @@ or call :func:`tokenize_dataset`. The input is a CSV file or a folder of them (r
 order, skipping names that start with ``.`` or ``_``), one of:
 
 * the raw reviews CSV (``Review Text``, ``Rating``, ``Class Name``, ...): the course transform
-  (:func:`mlyard.data.reviews.course_transform`) gives ``sentiment`` -1/0/1 as the label;
+  (:func:`mlyard.datasets.reviews.course_transform`) gives ``sentiment`` -1/0/1 as the label;
 * ``sentiment,review_body`` (the transform's output) or ``label,text`` (column names matched
   ignoring case).
 
 Labels are kept as strings; they are sorted and numbered 0..K-1 (``label_id``): for the
 course's sentiment -1/0/1 that is its ``label_id = sentiment + 1``. With ``--balance`` every
 label is down-sampled to the smallest first (the course's balanced set). The rows are split
-stratified by label (:func:`mlyard.data.reviews.stratified_split`; a split of size 0 is left
+stratified by label (:func:`mlyard.datasets.reviews.stratified_split`; a split of size 0 is left
 out) and tokenized in batches with the fast tokenizer of ``--pretrained`` (default: the
 bundled MiniLM-L6), offline, truncated to ``--max-seq-length`` tokens including ``[CLS]`` and
 ``[SEP]``, not padded. The output folder gets::
@@ -58,7 +58,7 @@ from mlyard.algorithms.bert.data import (
     default_pretrained_dir,
     tokenizer_name,
 )
-from mlyard.data.reviews import balance, course_transform, stratified_split
+from mlyard.datasets.reviews import balance, course_transform, stratified_split
 from mlyard.errors import DataError, MlyardError, NotFoundError, ValidationError
 
 SPLITS = ("train", "validation", "test")

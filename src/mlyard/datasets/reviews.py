@@ -9,12 +9,23 @@ fixed order, so that seeded splits are reproducible):
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mlyard.errors import DataError, NotFoundError
+
+#: Where the reviews CSV is looked for unless ``MLYARD_REVIEWS_CSV`` says otherwise (relative
+#: to the current folder: the repository root, with ``../shared`` beside it).
+DEFAULT_REVIEWS_CSV = "../shared/data/womens_clothing_ecommerce_reviews.csv"
+
+
+def reviews_csv_path() -> Path:
+    """The reviews CSV's path: ``MLYARD_REVIEWS_CSV``, else :data:`DEFAULT_REVIEWS_CSV`."""
+    return Path(os.environ.get("MLYARD_REVIEWS_CSV") or DEFAULT_REVIEWS_CSV)
+
 
 DATASET_HELP = (
     "Women's E-Commerce Clothing Reviews (23,486 rows, CC0) by Nick Brooks, on Kaggle: "
