@@ -53,8 +53,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from mlyard.core.specs import Spec
 from mlyard.errors import DataError
 
 _log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def _both() -> list[CaptureOption]:
     return ["Input", "Output"]
 
 
-class DataCaptureConfig(BaseModel):
+class DataCaptureConfig(Spec):
     """Data capture settings of an endpoint config (SageMaker's ``DataCaptureConfig``).
 
     Accepts SageMaker's field names too: ``EnableCapture``, ``InitialSamplingPercentage``,
@@ -87,7 +88,7 @@ class DataCaptureConfig(BaseModel):
     base64 for everything, CSV and JSON payloads are captured as readable text by default.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(loc_by_alias=True)
 
     enabled: bool = Field(default=False, alias="EnableCapture")
     sampling_percentage: float = Field(

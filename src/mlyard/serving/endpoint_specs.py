@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from mlyard.core.specs import Spec
 from mlyard.serving.capture import DataCaptureConfig
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -27,8 +28,11 @@ def _check_name(kind: str, value: str) -> str:
     return value
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class _Spec(Spec):
+    """Endpoint specs are SageMaker API payloads: errors name fields by their PascalCase
+    names (the names the request used)."""
+
+    model_config = ConfigDict(loc_by_alias=True)
 
 
 class _Variant(_Spec):
