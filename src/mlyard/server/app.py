@@ -5,6 +5,7 @@ The routes live in :mod:`mlyard.server.routes`, one module per resource:
 - data plane: ``POST /endpoints/{name}/invocations`` (SageMaker Runtime wire format);
 - control plane: endpoint configs, endpoints, weights, metrics, scaling policies and
   activities, A/B reports under ``/api/endpoint-configs`` and ``/api/endpoints``;
+- read-only: jobs (with logs and metrics) under ``/api/jobs``, models under ``/api/models``;
 - ``/ping``, Prometheus ``/metrics`` and ``/openapi.json`` (the document of all of them).
 
 Errors are JSON ``{"ErrorCode": ..., "Message": ...}`` from one table
@@ -26,7 +27,8 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from mlyard.server.errors import EXCEPTION_HANDLERS
-from mlyard.server.routes import endpoints, invocations, system
+from mlyard.server.readers import JobReader, ModelReader
+from mlyard.server.routes import endpoints, invocations, jobs, models, system
 from mlyard.serving.manager import EndpointManager
 
 
@@ -36,6 +38,8 @@ def api_routes(manager: EndpointManager) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *invocations.routes(manager, max_body),
         *endpoints.routes(manager, max_body),
+        *jobs.routes(JobReader(manager.ws)),
+        *models.routes(ModelReader(manager.ws)),
     ]
     routes += system.routes(manager.metrics, lambda: len(manager.list_endpoints()),
                             lambda: routes)
