@@ -220,3 +220,15 @@ def test_models(ws: Workspace, client: TestClient) -> None:
     assert one["JobName"] == "train-x" and one["Metadata"] == {"labels": ["neg", "pos"]}
     _error(client.get("/api/models/nope"), 404, "ResourceNotFound")
     _error(client.get("/api/models?limit=-5"), 400, "ValidationError")
+
+
+def test_chunked_upload_is_cut_at_the_limit(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        for _ in range(10):
+            yield b"x" * (MAX_BODY // 4)
+
+    _error(client.post("/endpoints/nope/invocations", content=chunks()), 413,
+           "PayloadTooLarge")
+    _error(client.post("/api/endpoint-configs", content=chunks()), 413, "PayloadTooLarge")
+    small = iter([b'{"EndpointConfigName": ', b'"x"}'])
+    _error(client.post("/api/endpoint-configs", content=small), 400, "ValidationError")

@@ -81,16 +81,21 @@ def declared_length(header: str | None) -> int | None:
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refused with PayloadTooLarge beyond ``max_bytes`` (checked on the
-    declared length first, so an oversized upload is not read)."""
+    """The request body, refused with PayloadTooLarge beyond ``max_bytes``: at once when
+    the declared ``Content-Length`` is larger, else as soon as the bytes received pass it
+    (a chunked upload is never held in memory beyond the limit)."""
     length = declared_length(request.headers.get("content-length"))
     if length is not None and length > max_bytes:
         raise PayloadTooLarge(f"request body of {length} bytes is above the "
                               f"{max_bytes}-byte limit")
-    body = await request.body()
-    if len(body) > max_bytes:
-        raise PayloadTooLarge(f"request body is above the {max_bytes}-byte limit")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"request body is above the {max_bytes}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
