@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -110,9 +110,19 @@ def _one(params: QueryParams, name: str) -> str | None:
     return values[0] if values else None
 
 
+@overload
+def query_str(params: QueryParams, name: str, default: str, *,
+              max_length: int = 256) -> str: ...
+
+
+@overload
+def query_str(params: QueryParams, name: str, default: None = None, *,
+              max_length: int = 256) -> str | None: ...
+
+
 def query_str(params: QueryParams, name: str, default: str | None = None, *,
               max_length: int = 256) -> str | None:
-    """A text parameter of at most ``max_length`` characters."""
+    """A text parameter of at most ``max_length`` characters (``default`` when absent)."""
     value = _one(params, name)
     if value is None:
         return default
@@ -140,9 +150,19 @@ def query_int(params: QueryParams, name: str, default: int, *, minimum: int = 0,
     return number
 
 
+@overload
+def query_float(params: QueryParams, name: str, default: float, *,
+                minimum: float = -math.inf, maximum: float = math.inf) -> float: ...
+
+
+@overload
+def query_float(params: QueryParams, name: str, default: None, *,
+                minimum: float = -math.inf, maximum: float = math.inf) -> float | None: ...
+
+
 def query_float(params: QueryParams, name: str, default: float | None, *,
                 minimum: float = -math.inf, maximum: float = math.inf) -> float | None:
-    """A finite number parameter in ``minimum..maximum``."""
+    """A finite number parameter in ``minimum..maximum`` (``default`` when absent)."""
     value = _one(params, name)
     if value is None:
         return default

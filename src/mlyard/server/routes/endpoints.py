@@ -182,7 +182,7 @@ class EndpointRoutes:
 
     async def metrics(self, request: Request) -> Response:
         q = request.query_params
-        metric = query_str(q, "metric", "Invocations") or "Invocations"
+        metric = query_str(q, "metric", "Invocations")
         period = query_float(q, "period", 60.0, minimum=0.001, maximum=1e9)
         start = query_float(q, "start", None)
         end = query_float(q, "end", None)
@@ -190,7 +190,7 @@ class EndpointRoutes:
             start = time.time() + start
         points = self.manager.endpoint_metrics(
             request.path_params["name"], metric, variant=query_str(q, "variant"),
-            period=period or 60.0, stat=query_str(q, "stat", "Sum") or "Sum",
+            period=period, stat=query_str(q, "stat", "Sum"),
             start=start, end=end)
         return json_response({"Label": metric, "Datapoints": [
             {"Timestamp": p.timestamp, "Value": p.value, "SampleCount": p.sample_count}

@@ -26,21 +26,19 @@ TEXT = {"type": "string"}
 NULLABLE_NUMBER = {"type": ["number", "null"]}
 #: Most jobs one list returns, log lines one page holds.
 MAX_LIST, MAX_LOG_LINES = 1000, 10_000
-_SUMMARY = {
-    "type": "object",
-    "required": ["JobName", "JobType", "JobStatus", "CreationTime"],
-    "properties": {
-        "JobName": TEXT, "JobType": {"type": "string", "enum": [t.value for t in JobType]},
-        "JobStatus": {"type": "string", "enum": [s.value for s in JobStatus]},
-        "CreationTime": NUMBER, "LastModifiedTime": NUMBER, "EndTime": NULLABLE_NUMBER,
-        "FailureReason": {"type": ["string", "null"]},
-    },
+_SUMMARY_FIELDS = {
+    "JobName": TEXT, "JobType": {"type": "string", "enum": [t.value for t in JobType]},
+    "JobStatus": {"type": "string", "enum": [s.value for s in JobStatus]},
+    "CreationTime": NUMBER, "LastModifiedTime": NUMBER, "EndTime": NULLABLE_NUMBER,
+    "FailureReason": {"type": ["string", "null"]},
 }
+_SUMMARY = {"type": "object", "required": ["JobName", "JobType", "JobStatus", "CreationTime"],
+            "properties": _SUMMARY_FIELDS}
 _DESCRIPTION = {
     "type": "object",
     "required": ["JobName", "JobType", "JobStatus", "CreationTime", "Spec"],
     "properties": {
-        **_SUMMARY["properties"],  # type: ignore[dict-item]
+        **_SUMMARY_FIELDS,
         "StartTime": NULLABLE_NUMBER, "DurationSeconds": NULLABLE_NUMBER,
         "Executor": {"type": ["string", "null"]}, "ArtifactUri": {"type": ["string", "null"]},
         "Outputs": {"type": "object", "additionalProperties": TEXT},

@@ -22,14 +22,13 @@ from mlyard.server.wire import json_response, query_int
 TAG = "models"
 TEXT = {"type": "string"}
 MAX_LIST = 1000
-_SUMMARY = {
-    "type": "object", "required": ["ModelName", "CreationTime"],
-    "properties": {"ModelName": TEXT, "CreationTime": {"type": "number"}, "Flavor": TEXT,
-                   "JobName": {"type": ["string", "null"]}},
-}
+_SUMMARY_FIELDS = {"ModelName": TEXT, "CreationTime": {"type": "number"}, "Flavor": TEXT,
+                   "JobName": {"type": ["string", "null"]}}
+_SUMMARY = {"type": "object", "required": ["ModelName", "CreationTime"],
+            "properties": _SUMMARY_FIELDS}
 _DESCRIPTION = {
     "type": "object", "required": ["ModelName", "CreationTime", "ModelDataUrl"],
-    "properties": {**_SUMMARY["properties"],  # type: ignore[dict-item]
+    "properties": {**_SUMMARY_FIELDS,
                    "ModelDataUrl": {"type": "string", "description": "Artifact URI"},
                    "Metadata": {"type": "object"}},
 }
