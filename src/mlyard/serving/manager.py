@@ -417,7 +417,7 @@ class EndpointManager:
         try:
             for vname, count in counts.items():
                 await self.scale_variant(name, rt.blue.variants[vname], count,
-                                  "UpdateEndpointWeightsAndCapacities")
+                                         "UpdateEndpointWeightsAndCapacities")
             for vname, weight in weights.items():
                 rt.blue.variants[vname].weight = weight
             rt.blue.reweigh()
