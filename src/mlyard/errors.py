@@ -1,8 +1,9 @@
 """One exception tree for mlyard.
 
 Every error a user can cause is an :class:`MlyardError` subclass with a stable ``code`` and the
-HTTP status a server maps it to (one table, :data:`HTTP_STATUS`). The CLI prints ``error: <msg>``
-and exits with status 2 for user errors, 1 for everything else.
+HTTP status a server maps it to (one table, :data:`HTTP_STATUS`). HTTP clients turn an error
+response back into its class by the ``ErrorCode`` it carries (:func:`error_class`). The CLI
+prints ``error: <msg>`` and exits with status 2 for user errors, 1 for everything else.
 """
 
 from __future__ import annotations
@@ -113,3 +114,13 @@ def http_status(exc: MlyardError) -> int:
         if cls in HTTP_STATUS:
             return HTTP_STATUS[cls]  # type: ignore[index]
     return 500
+
+
+#: Each class of :data:`HTTP_STATUS` by its ``code``: what an HTTP client raises for an error
+#: response's ``ErrorCode`` (the base class's code is ``InternalFailure``).
+ERROR_CLASSES: dict[str, type[MlyardError]] = {cls.code: cls for cls in HTTP_STATUS}
+
+
+def error_class(code: str) -> type[MlyardError]:
+    """The error class whose ``code`` is ``code``; :class:`MlyardError` for unknown codes."""
+    return ERROR_CLASSES.get(code, MlyardError)

@@ -1,4 +1,13 @@
-"""HTTP client of the server's endpoint API; raises mlyard errors for error responses."""
+"""HTTP client of the server's endpoint API; raises mlyard errors for error responses.
+
+An error response carries ``{"ErrorCode": code, "Message": message}``; the client raises the
+class of :mod:`mlyard.errors` whose ``code`` that is (:func:`mlyard.errors.error_class`), so
+a subclass (``UnsupportedMediaType``, ``NotAcceptable``, ...) comes back as itself whatever
+status it was sent with. A body that is not such JSON (a proxy's page, a server still
+starting, anything without a string ``ErrorCode``) raises
+:class:`~mlyard.errors.ServiceUnavailable` for 429/502/503/504 and
+:class:`~mlyard.errors.MlyardError` otherwise.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +16,32 @@ from typing import Any
 
 import httpx
 
-from mlyard.errors import (
-    ConflictError,
-    MlyardError,
-    ModelError,
-    NotFoundError,
-    PayloadTooLarge,
-    ServiceUnavailable,
-    ValidationError,
-)
+from mlyard.errors import MlyardError, ServiceUnavailable, error_class
 
-_BY_STATUS: dict[int, type[MlyardError]] = {
-    400: ValidationError, 404: NotFoundError, 409: ConflictError, 413: PayloadTooLarge,
-    415: ValidationError, 424: ModelError, 429: ServiceUnavailable, 503: ServiceUnavailable,
-}
+#: Statuses of a non-JSON error response that mean "try again later".
+_UNAVAILABLE = frozenset({429, 502, 503, 504})
+
+
+def error_from_response(response: httpx.Response) -> MlyardError | None:
+    """The mlyard error an error response stands for (None below status 400)."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("ErrorCode"), str):
+        code = body["ErrorCode"]
+        return error_class(code)(f"{code}: {body.get('Message', '')}")
+    cls = ServiceUnavailable if response.status_code in _UNAVAILABLE else MlyardError
+    return cls(response.text[:500])
 
 
 def raise_for_error(response: httpx.Response) -> None:
     """Raise the mlyard error matching an error response."""
-    if response.status_code < 400:
-        return
-    try:
-        body = response.json()
-        message = f"{body.get('ErrorCode', 'Error')}: {body.get('Message', '')}"
-    except ValueError:
-        message = response.text[:500]
-    raise _BY_STATUS.get(response.status_code, MlyardError)(message)
+    error = error_from_response(response)
+    if error is not None:
+        raise error
 
 
 class EndpointsClient:

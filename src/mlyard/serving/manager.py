@@ -1,10 +1,18 @@
-"""The endpoint manager: lifecycle, invocation, weights, autoscaling and blue/green updates
-of every endpoint a server hosts, persisted in the metadata store.
+"""The endpoint manager: lifecycle, validation, invocation and persistence of every endpoint
+a server hosts, in the metadata store.
 
 Every change is validated completely before anything is touched, so a bad request changes
 nothing. Long operations (starting replicas, deployments) run as asyncio tasks while the
 endpoint shows ``Creating`` / ``Updating`` / ``RollingBack``; their outcome is written back
 to the store, and ``restore()`` brings every stored endpoint back after a server restart.
+
+The periodic work lives beside it: the autoscale loop in :mod:`mlyard.serving.autoscaler`,
+replica gauges in :mod:`mlyard.serving.monitor`, blue/green traffic shifting with alarms
+and rollback in :mod:`mlyard.serving.deployment`. The manager keeps its public methods
+(``autoscale_once``, ``sample_system_metrics``, ``update_endpoint``, ...) and hands the work
+to them. The read methods (``list_endpoints``, ``endpoint_config``, ``scaling_activities``,
+``endpoint_metrics``, ``ab_report``, ...) are what the HTTP routes use, so nothing outside
+reaches into the store.
 """
 
 from __future__ import annotations
@@ -17,26 +25,40 @@ import math
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
-
-from mlyard.core.records import EndpointRecord, EndpointStatus, ScalingActivity
+from mlyard.core.records import (
+    EndpointConfigRecord,
+    EndpointRecord,
+    EndpointStatus,
+    ScalingActivity,
+)
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ConflictError, NotFoundError, ValidationError
-from mlyard.serving.autoscaling import ScalerState, decide
+from mlyard.serving.autoscaler import Autoscaler
 from mlyard.serving.capture import CaptureWriter
+from mlyard.serving.deployment import (
+    BlueGreenDeployment,
+    green_key,
+    interrupted,
+    started_record,
+)
 from mlyard.serving.endpoint_specs import (
     MAX_REPLICAS,
     DeploymentConfig,
     EndpointConfig,
     TargetTrackingPolicy,
 )
-from mlyard.serving.metrics import MetricsRecorder
+from mlyard.serving.endpoint_state import runtime_state
+from mlyard.serving.metrics import Datapoint, MetricsRecorder
+from mlyard.serving.monitor import ReplicaMonitor
 from mlyard.serving.pool import InvokeResult, ReplicaPool
 from mlyard.serving.runtime import EndpointRuntime, Fleet, VariantRuntime
+
+if TYPE_CHECKING:
+    from mlyard.serving.abreport import ABReport
 
 LIVE = (EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK)
 
@@ -57,11 +79,6 @@ class ServerOptions:
 class _Managed:
     runtime: EndpointRuntime | None = None
     task: asyncio.Task[None] | None = None
-    scalers: dict[str, ScalerState] = field(default_factory=dict)
-
-
-def _green_key(endpoint: str) -> str:
-    return f"{endpoint}/green"
 
 
 def _top_label(body: bytes) -> str | None:
@@ -88,7 +105,10 @@ class EndpointManager:
         self._eps: dict[str, _Managed] = {}
         self._lock = asyncio.Lock()
         self._background: list[asyncio.Task[None]] = []
-        self._cpu_seen: dict[tuple[str, str], tuple[float, float]] = {}
+        self.autoscaler = Autoscaler(self, ws.store, metrics)
+        self.monitor = ReplicaMonitor(metrics)
+        self.deployment = BlueGreenDeployment(self, ws.store, metrics,
+                                              self.options.alarm_interval)
 
     # -- helpers ----------------------------------------------------------------------
     def _model_dir(self, model_name: str) -> Path:
@@ -160,22 +180,33 @@ class EndpointManager:
             capture = CaptureWriter(self.capture_root, name, config.data_capture)
         return EndpointRuntime(name, fleet, shadow=shadow, capture=capture)
 
-    def _state_of(self, rt: EndpointRuntime, base: Mapping[str, Any]) -> dict[str, Any]:
-        state = dict(base)
-        state["weights"] = {n: v.weight for n, v in rt.blue.variants.items()}
-        state["replicas"] = {n: v.pool.replicas for n, v in rt.blue.variants.items()}
-        return state
-
     def _get(self, name: str) -> tuple[EndpointRecord, _Managed]:
         rec = self.ws.store.get_endpoint(name)
         return rec, self._eps.setdefault(name, _Managed())
 
-    def _live(self, name: str) -> EndpointRuntime:
+    def live_runtime(self, name: str) -> EndpointRuntime:
+        """The runtime of a live endpoint; ConflictError if it has no running replicas
+        (NotFoundError if there is no such endpoint)."""
         managed = self._eps.get(name)
         if managed is None or managed.runtime is None:
             rec = self.ws.store.get_endpoint(name)
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
         return managed.runtime
+
+    def live_runtimes(self) -> list[tuple[str, EndpointRuntime]]:
+        """``(name, runtime)`` of every endpoint with running replicas."""
+        return [(name, managed.runtime) for name, managed in list(self._eps.items())
+                if managed.runtime is not None]
+
+    async def start_fleet(self, name: str, config: EndpointConfig) -> Fleet:
+        """Start the production variants of ``config`` for endpoint ``name`` (a new fleet
+        of a blue/green deployment)."""
+        return await self._fleet(name, config)
+
+    def save_runtime_state(self, name: str, rt: EndpointRuntime) -> None:
+        """Store the endpoint's current weights and replica counts."""
+        rec = self.ws.store.get_endpoint(name)
+        self.ws.store.update_endpoint(name, state=runtime_state(rt, rec.state))
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -220,7 +251,7 @@ class EndpointManager:
         managed.runtime = rt
         rec = self.ws.store.get_endpoint(name)
         self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
-                                      state=self._state_of(rt, rec.state), clear_failure=True)
+                                      state=runtime_state(rt, rec.state), clear_failure=True)
         for v in rt.blue.variants.values():
             self.metrics.set_gauge(name, v.name, "Replicas", v.pool.replicas)
 
@@ -231,13 +262,8 @@ class EndpointManager:
         for rec in self.ws.store.list_endpoints():
             if rec.status not in (*LIVE, EndpointStatus.CREATING):
                 continue
-            state = dict(rec.state)
-            deployment = state.get("deployment")
-            if isinstance(deployment, dict) and deployment.get("status") == "InProgress":
-                # the new fleet died with the old server: the endpoint stays on its config
-                state["deployment"] = {**deployment, "status": "Interrupted",
-                                       "reason": "the server stopped during the update",
-                                       "ended_at": time.time()}
+            # a deployment's new fleet died with the old server: it stays on its config
+            state = interrupted(rec.state)
             try:
                 config = self._config(rec.config_name)
             except NotFoundError as exc:
@@ -278,7 +304,9 @@ class EndpointManager:
                     rt.capture.close()
         self.ws.store.delete_endpoint(name)
         self.metrics.forget(name)
-        self.metrics.forget(_green_key(name))
+        self.metrics.forget(green_key(name))
+        self.autoscaler.forget(name)
+        self.monitor.forget(name)
 
     async def close(self) -> None:
         """Stop all replicas (endpoints stay stored, to be restored on the next start)."""
@@ -310,7 +338,7 @@ class EndpointManager:
         event_id = uuid.uuid4().hex
         self._record(name, variant, result, elapsed)
         if green:
-            self._record(_green_key(name), variant, result, elapsed)
+            self._record(green_key(name), variant, result, elapsed)
         shadow = rt.shadow
         if shadow is not None and result.status == 200 and rt.rng.random() < shadow.sampling:
             self._spawn(self._shadow(name, shadow, body, content_type, accept, result))
@@ -356,10 +384,10 @@ class EndpointManager:
             self, name: str, desired: list[Mapping[str, Any]]) -> EndpointRecord:
         """SageMaker's UpdateEndpointWeightsAndCapacities: new weights and/or replica counts
         per variant, applied live. Everything is validated before anything changes."""
-        rec, _ = self._get(name)
+        rec = self.ws.store.get_endpoint(name)
         if rec.status is not EndpointStatus.IN_SERVICE:
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
-        rt = self._live(name)
+        rt = self.live_runtime(name)
         if not desired:
             raise ValidationError("DesiredWeightsAndCapacities is empty")
         weights = {n: v.weight for n, v in rt.blue.variants.items()}
@@ -388,18 +416,21 @@ class EndpointManager:
         self.ws.store.update_endpoint(name, status=EndpointStatus.UPDATING)
         try:
             for vname, count in counts.items():
-                await self._scale(name, rt.blue.variants[vname], count,
-                                  "UpdateEndpointWeightsAndCapacities")
+                await self.scale_variant(name, rt.blue.variants[vname], count,
+                                         "UpdateEndpointWeightsAndCapacities")
             for vname, weight in weights.items():
                 rt.blue.variants[vname].weight = weight
             rt.blue.reweigh()
         finally:
             rec = self.ws.store.get_endpoint(name)
             self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
-                                          state=self._state_of(rt, rec.state))
+                                          state=runtime_state(rt, rec.state))
         return self.ws.store.get_endpoint(name)
 
-    async def _scale(self, name: str, variant: VariantRuntime, count: int, cause: str) -> None:
+    async def scale_variant(self, name: str, variant: VariantRuntime, count: int,
+                            cause: str) -> None:
+        """Resize one variant's pool to ``count`` replicas and record the scaling activity
+        (also when it fails)."""
         before = variant.pool.replicas
         if before == count:
             return
@@ -418,7 +449,7 @@ class EndpointManager:
     def put_scaling_policy(self, name: str, variant: str,
                            spec: Mapping[str, Any]) -> TargetTrackingPolicy:
         """Register a target-tracking policy for one variant (stored with the endpoint)."""
-        rec, managed = self._get(name)
+        rec = self.ws.store.get_endpoint(name)
         config = self._config(rec.config_name)
         if variant not in {v.variant_name for v in config.production_variants}:
             raise ValidationError(f"endpoint {name!r} has no variant {variant!r}")
@@ -431,94 +462,36 @@ class EndpointManager:
         policies[variant] = policy.model_dump(mode="json", by_alias=True)
         state["autoscaling"] = policies
         self.ws.store.update_endpoint(name, state=state)
-        managed.scalers[variant] = ScalerState()
+        self.autoscaler.reset(name, variant)
         return policy
 
     def delete_scaling_policy(self, name: str, variant: str) -> None:
         """Remove a variant's scaling policy."""
-        rec, managed = self._get(name)
+        rec = self.ws.store.get_endpoint(name)
         state = dict(rec.state)
         policies = dict(state.get("autoscaling", {}))
         if policies.pop(variant, None) is None:
             raise NotFoundError(f"endpoint {name!r} variant {variant!r} has no scaling policy")
         state["autoscaling"] = policies
         self.ws.store.update_endpoint(name, state=state)
-        managed.scalers.pop(variant, None)
+        self.autoscaler.forget(name, variant)
 
     async def autoscale_once(self, now: float | None = None) -> None:
         """One pass of every scaling policy (the server calls it every interval)."""
-        now = time.time() if now is None else now
-        for name, managed in list(self._eps.items()):
-            rt = managed.runtime
-            if rt is None:
-                continue
-            rec = self.ws.store.get_endpoint(name)
-            if rec.status is not EndpointStatus.IN_SERVICE:
-                continue
-            for vname, spec in rec.state.get("autoscaling", {}).items():
-                variant = rt.blue.variants.get(vname)
-                if variant is None:
-                    continue
-                policy = TargetTrackingPolicy.model_validate(spec)
-                current = variant.pool.replicas
-                metric = self._policy_metric(name, variant, policy)
-                state = managed.scalers.setdefault(vname, ScalerState())
-                wanted = decide(policy, state, current, metric, now)
-                if wanted is not None and wanted != current:
-                    shown = "no data" if metric is None else f"{metric:.3f}"
-                    cause = (f"target tracking: {policy.metric} {shown}, "
-                             f"target {policy.target_value}")
-                    await self._scale(name, variant, wanted, cause)
-                    rec = self.ws.store.get_endpoint(name)
-                    self.ws.store.update_endpoint(name, state=self._state_of(rt, rec.state))
-
-    def _policy_metric(self, name: str, variant: VariantRuntime,
-                       policy: TargetTrackingPolicy) -> float | None:
-        window = policy.evaluation_seconds
-        replicas = max(1, variant.pool.replicas)
-        if policy.metric == "InvocationsPerReplica":
-            total = self.metrics.latest(name, "Invocations", variant=variant.name, window=window,
-                                        stat="Sum")
-            return 0.0 if total is None else total / replicas * (60.0 / window)
-        avg = self.metrics.latest(name, "ConcurrentRequests", variant=variant.name,
-                                  window=window, stat="Average")
-        return None if avg is None else avg / replicas
+        await self.autoscaler.run_once(now)
 
     def sample_system_metrics(self) -> None:
         """Record per-variant replica gauges (the server calls it every few seconds):
-        ``CPUUtilization`` (percent of one core per replica, averaged over the replicas,
-        as SageMaker's per-instance figure), ``MemoryUtilization`` (percent of this
-        machine's memory used by the variant's replicas), ``ConcurrentRequests``."""
-        now = time.monotonic()
-        total_memory = float(psutil.virtual_memory().total)
-        for name, managed in self._eps.items():
-            rt = managed.runtime
-            if rt is None:
-                continue
-            variants = list(rt.blue.variants.values())
-            if rt.shadow is not None:
-                variants.append(rt.shadow)
-            for v in variants:
-                self.metrics.record(name, v.name, "ConcurrentRequests", float(v.pool.in_flight))
-                stats = v.pool.stats()
-                if stats:
-                    cpu = float(sum(s.cpu_seconds for s in stats))
-                    key = (name, v.name)
-                    last = self._cpu_seen.get(key)
-                    self._cpu_seen[key] = (now, cpu)
-                    if last is not None and now > last[0] and cpu >= last[1]:
-                        busy = (cpu - last[1]) / (now - last[0]) / len(stats) * 100.0
-                        self.metrics.set_gauge(name, v.name, "CPUUtilization", busy)
-                    rss = float(sum(s.rss_bytes for s in stats))
-                    self.metrics.set_gauge(name, v.name, "MemoryUtilization",
-                                           rss / total_memory * 100.0)
-                self.metrics.set_gauge(name, v.name, "Replicas", float(v.pool.replicas))
+        ``CPUUtilization``, ``MemoryUtilization``, ``ConcurrentRequests``, ``Replicas``
+        (see :mod:`mlyard.serving.monitor`)."""
+        self.monitor.sample(self.live_runtimes())
 
     # -- blue/green updates ----------------------------------------------------------------
     async def update_endpoint(self, name: str, config_name: str,
                               deployment: Mapping[str, Any] | None = None) -> EndpointRecord:
         """Move an endpoint to another config with blue/green traffic shifting; alarms on
-        the new fleet roll the update back."""
+        the new fleet roll the update back (:mod:`mlyard.serving.deployment`). Returns
+        once the request is validated and the endpoint is Updating."""
         rec, managed = self._get(name)
         if rec.status is not EndpointStatus.IN_SERVICE:
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
@@ -530,115 +503,55 @@ class EndpointManager:
             plan = DeploymentConfig.model_validate(deployment or {})
         except ValueError as exc:
             raise ValidationError(f"invalid deployment config: {exc}") from None
-        self._live(name)
+        self.live_runtime(name)
         state = dict(rec.state)
-        state["deployment"] = {"status": "InProgress", "target_config": config_name,
-                               "from_config": rec.config_name, "started_at": time.time(),
-                               "plan": plan.model_dump(mode="json", by_alias=True),
-                               "steps": []}
+        state["deployment"] = started_record(config_name, rec.config_name, plan)
         rec = self.ws.store.update_endpoint(name, status=EndpointStatus.UPDATING, state=state)
-        managed.task = self._spawn(self._deploy(name, config, plan))
+        managed.task = self._spawn(self.deployment.run(name, config, plan))
         return rec
 
-    def _alarm(self, name: str, plan: DeploymentConfig, since: float) -> str | None:
-        rules = plan.auto_rollback
-        key = _green_key(name)
-        window = max(1.0, time.time() - since)
-        calls = self.metrics.latest(key, "Invocations", window=window, stat="Sum") or 0.0
-        if calls < rules.min_invocations:
-            return None
-        if rules.max_error_rate is not None:
-            errors = self.metrics.latest(key, "Invocation5XXErrors", window=window,
-                                         stat="Sum") or 0.0
-            if errors / calls > rules.max_error_rate:
-                return (f"error rate {errors / calls:.3f} of the new fleet is above "
-                        f"{rules.max_error_rate}")
-        if rules.max_p99_latency_ms is not None:
-            model = self.metrics.latest(key, "ModelLatency", window=window, stat="p99") or 0.0
-            overhead = self.metrics.latest(key, "OverheadLatency", window=window,
-                                           stat="p99") or 0.0
-            p99_ms = (model + overhead) / 1000.0
-            if p99_ms > rules.max_p99_latency_ms:
-                return (f"p99 latency {p99_ms:.1f} ms of the new fleet is above "
-                        f"{rules.max_p99_latency_ms} ms")
-        return None
+    # -- reads -------------------------------------------------------------------------
+    def list_endpoint_configs(self) -> list[EndpointConfigRecord]:
+        """Stored endpoint configs, newest first."""
+        return self.ws.store.list_endpoint_configs()
 
-    async def _deploy(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
-        try:
-            await self._shift(name, config, plan)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            rt = self._live(name)
-            green, rt.green, rt.green_fraction = rt.green, None, 0.0
-            if green is not None:
-                await asyncio.gather(*(p.close(drain=True) for p in green.pools()),
-                                     return_exceptions=True)
-            rec = self.ws.store.get_endpoint(name)
-            state = dict(rec.state)
-            state["deployment"] = {**state.get("deployment", {}), "status": "Failed",
-                                   "reason": f"{type(exc).__name__}: {exc}",
-                                   "ended_at": time.time()}
-            self.ws.store.update_endpoint(
-                name, status=EndpointStatus.IN_SERVICE, state=state,
-                failure_reason=f"update to {config.name} failed: {exc}")
+    def endpoint_config(self, name: str) -> dict[str, Any]:
+        """A stored endpoint config as it was created (SageMaker's names); NotFoundError if
+        none."""
+        return self.ws.store.get_endpoint_config(name).spec
 
-    async def _shift(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
-        rt = self._live(name)
-        self.metrics.forget(_green_key(name))
-        steps: list[dict[str, Any]] = []
+    def list_endpoints(self) -> list[EndpointRecord]:
+        """Stored endpoints, newest first."""
+        return self.ws.store.list_endpoints()
 
-        def save(endpoint_status: EndpointStatus | None = None, **extra: Any) -> None:
-            rec = self.ws.store.get_endpoint(name)
-            state = dict(rec.state)
-            state["deployment"] = {**state.get("deployment", {}), "steps": steps, **extra}
-            self.ws.store.update_endpoint(name, status=endpoint_status, state=state)
+    def scaling_activities(self, name: str) -> list[ScalingActivity]:
+        """An endpoint's scaling history, oldest first; NotFoundError if no such endpoint."""
+        self.ws.store.get_endpoint(name)
+        return self.ws.store.list_scaling_activities(name)
 
-        try:
-            green = await self._fleet(name, config)
-        except Exception as exc:
-            save(EndpointStatus.IN_SERVICE, status="Failed", reason=f"new fleet did not "
-                 f"start: {exc}")
-            self.ws.store.update_endpoint(name, failure_reason=f"update to {config.name} "
-                                          f"failed: new fleet did not start: {exc}")
-            return
-        rt.green = green
-        alarm: str | None = None
-        since = time.time()
-        for fraction in plan.traffic_routing.steps():
-            rt.green_fraction = fraction
-            steps.append({"fraction": fraction, "at": time.time()})
-            save()
-            bake_until = time.monotonic() + plan.traffic_routing.wait_seconds
-            while True:
-                alarm = self._alarm(name, plan, since)
-                if alarm is not None or time.monotonic() >= bake_until:
-                    break
-                await asyncio.sleep(self.options.alarm_interval)
-            if alarm is not None:
-                break
-        if alarm is not None:
-            self.ws.store.update_endpoint(name, status=EndpointStatus.ROLLING_BACK)
-            rt.green_fraction = 0.0
-            rt.green = None
-            await asyncio.gather(*(p.close(drain=True) for p in green.pools()))
-            save(EndpointStatus.IN_SERVICE, status="RolledBack", reason=alarm,
-                 ended_at=time.time())
-            self.ws.store.update_endpoint(name, failure_reason=f"update to {config.name} "
-                                          f"rolled back: {alarm}")
-            return
-        old = rt.blue
-        rt.blue, rt.green, rt.green_fraction = green, None, 0.0
-        rec = self.ws.store.get_endpoint(name)
-        state = self._state_of(rt, rec.state)
-        state["deployment"] = {**state.get("deployment", {}), "steps": steps,
-                               "status": "Completed", "ended_at": time.time()}
-        policies = state.get("autoscaling", {})
-        state["autoscaling"] = {v: p for v, p in policies.items() if v in green.variants}
-        self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE, state=state,
-                                      config_name=config.name, clear_failure=True)
-        await asyncio.sleep(plan.termination_wait_seconds)
-        await asyncio.gather(*(p.close(drain=True) for p in old.pools()))
+    def endpoint_metrics(self, name: str, metric: str, *, variant: str | None = None,
+                         period: float = 60.0, stat: str = "Sum", start: float | None = None,
+                         end: float | None = None) -> list[Datapoint]:
+        """``stat`` of ``metric`` per ``period`` seconds (see
+        :meth:`MetricsRecorder.query <mlyard.serving.metrics.MetricsRecorder.query>`);
+        NotFoundError if no such endpoint."""
+        self.ws.store.get_endpoint(name)
+        return self.metrics.query(name, metric, variant=variant, period=period, stat=stat,
+                                  start=start, end=end)
+
+    def ab_report(self, name: str, ground_truth: Mapping[str, str] | None = None) -> ABReport:
+        """The A/B report of a live endpoint's variants (and shadow); with ``ground_truth``
+        (event id -> label) accuracy comes from the captured requests too."""
+        from mlyard.serving.abreport import ab_report
+        from mlyard.serving.capture import read_capture
+
+        desc = self.describe(name)
+        variants = [v["VariantName"] for v in desc["ProductionVariants"]]
+        if "ShadowProductionVariant" in desc:
+            variants.append(desc["ShadowProductionVariant"]["VariantName"])
+        captures = list(read_capture(self.capture_root, name)) if ground_truth else []
+        return ab_report(self.metrics, name, variants, captures=captures,
+                         ground_truth=dict(ground_truth or {}))
 
     # -- descriptions ------------------------------------------------------------------
     def describe(self, name: str) -> dict[str, Any]:
