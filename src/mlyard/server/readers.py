@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlyard.core.records import JobRecord, JobStatus, JobType, LogLine, MetricPoint, ModelRecord
+from mlyard.core.records import JobRecord, JobStatus, LogLine, MetricPoint, ModelRecord
 from mlyard.core.workspace import Workspace
 
 
@@ -25,7 +25,7 @@ class JobReader:
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
 
-    def list_jobs(self, job_type: JobType | None = None, status: JobStatus | None = None,
+    def list_jobs(self, job_type: str | None = None, status: JobStatus | None = None,
              limit: int = 100) -> list[JobRecord]:
         """Jobs, newest first, optionally of one type and/or status."""
         return self._ws.store.list_jobs(job_type=job_type, status=status, limit=limit)

@@ -15,7 +15,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mlyard.core.records import JobStatus, JobType
+from mlyard.core.kinds import get_job_kind
+from mlyard.core.records import JobStatus
+from mlyard.errors import ValidationError
 from mlyard.server.openapi import ApiRoute, Operation, Param, json_reply
 from mlyard.server.readers import JobReader
 from mlyard.server.wire import MAX_INT, json_response, query_choice, query_int, query_str
@@ -27,7 +29,9 @@ NULLABLE_NUMBER = {"type": ["number", "null"]}
 #: Most jobs one list returns, log lines one page holds.
 MAX_LIST, MAX_LOG_LINES = 1000, 10_000
 _SUMMARY_FIELDS = {
-    "JobName": TEXT, "JobType": {"type": "string", "enum": [t.value for t in JobType]},
+    "JobName": TEXT,
+    "JobType": {"type": "string", "description": "The job's kind (training, processing, "
+                "transform, tuning, or a kind a package adds)"},
     "JobStatus": {"type": "string", "enum": [s.value for s in JobStatus]},
     "CreationTime": NUMBER, "LastModifiedTime": NUMBER, "EndTime": NULLABLE_NUMBER,
     "FailureReason": {"type": ["string", "null"]},
@@ -76,10 +80,16 @@ class JobRoutes:
 
     def list_jobs(self, request: Request) -> Response:
         q = request.query_params
-        records = self.jobs.list_jobs(job_type=query_choice(q, "type", JobType),
+        job_type = query_str(q, "type")
+        if job_type is not None:
+            try:
+                get_job_kind(job_type)
+            except ValidationError as exc:  # 400 listing the known kinds
+                raise ValidationError(f"query parameter 'type': {exc.message}") from None
+        records = self.jobs.list_jobs(job_type=job_type,
                                  status=query_choice(q, "status", JobStatus),
                                  limit=query_int(q, "limit", 100, minimum=1, maximum=MAX_LIST))
-        return json_response([{"JobName": r.name, "JobType": r.job_type.value,
+        return json_response([{"JobName": r.name, "JobType": r.job_type,
                                "JobStatus": r.status.value, "CreationTime": r.created_at,
                                "LastModifiedTime": r.updated_at, "EndTime": r.ended_at,
                                "FailureReason": r.failure_reason} for r in records])
@@ -112,8 +122,8 @@ def routes(jobs: JobReader) -> list[ApiRoute]:
     return [
         ApiRoute("/api/jobs", h.list_jobs, method="GET", operation=Operation(
             "ListJobs", "List jobs, newest first", TAG, params=(
-                Param("type", "query", {"type": "string", "enum": [t.value for t in JobType]},
-                      "Only jobs of this type"),
+                Param("type", "query", {"type": "string"},
+                      "Only jobs of this kind (400 for an unknown kind)"),
                 Param("status", "query",
                       {"type": "string", "enum": [s.value for s in JobStatus]},
                       "Only jobs with this status"),
