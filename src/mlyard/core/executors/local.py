@@ -59,6 +59,41 @@ class _Standby:
     rescued: bool = False  # its job was started cold instead (the standby never read it)
 
 
+class _Reaper:
+    """Job processes this process started and no longer tracks (their executor closed while
+    they run on, detached): a daemon thread polls them, so that each is reaped when it ends
+    (no zombie) and its ``Popen`` is never dropped while the process still runs."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._thread: threading.Thread | None = None
+        self._interval = interval
+
+    def adopt(self, procs: Sequence[subprocess.Popen[bytes]]) -> None:
+        running = [p for p in procs if p.poll() is None]
+        if not running:
+            return
+        with self._lock:
+            self._procs.extend(running)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="mlyard-reaper")
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            with self._lock:
+                self._procs = [p for p in self._procs if p.poll() is None]
+                if not self._procs:
+                    self._thread = None
+                    return
+
+
+_REAPER = _Reaper()
+
+
 def _log_tail(path: Path, lines: int = 5) -> str:
     try:
         text = path.read_text(errors="replace").strip()
@@ -179,7 +214,7 @@ class LocalProcessExecutor(Executor):
 
     def close(self) -> None:
         """Release the standbys (closing their stdin ends them; one still starting is
-        terminated), reap them, and forget the job children (which run on)."""
+        terminated), reap them, and hand the job children (which run on) to the reaper."""
         with self._cond:
             self._generation += 1
             self._target = 0
@@ -190,8 +225,7 @@ class LocalProcessExecutor(Executor):
             self._release(standby, terminate=not standby.ready)
         for standby in doomed:
             self._reap_one(standby, timeout=10)
-        for child in self._children.values():
-            child.poll()  # reap finished children
+        _REAPER.adopt(list(self._children.values()))  # running ones are reaped later
         self._children.clear()
 
     # -- warm standbys -----------------------------------------------------------------------
