@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlyard.errors import DataError, NotFoundError, ValidationError
+from mlyard.reports import escape, image, new_figure, note, page, plain, png, table, text_table
 from mlyard.serving import metrics as m
 from mlyard.serving.capture import decode_data, iso_time
 
@@ -162,7 +163,7 @@ class ABReport:
         title = f"A/B report for endpoint {self.endpoint}"
         if self.window is not None:
             title += f" (last {self.window:g} s)"
-        parts = [title, _text_table(head, rows)]
+        parts = [title, text_table(head, rows)]
         if self.has_accuracy:
             ci = f"{round((1 - self.alpha) * 100, 4):g}% CI"
             acc_rows = [
@@ -172,7 +173,7 @@ class ABReport:
             ]
             parts += ["", f"Accuracy ({self.matched_events} of {self.ground_truth_events} "
                           "labelled events matched)",
-                      _text_table(["variant", "n", "correct", "accuracy", ci, "unscored"],
+                      text_table(["variant", "n", "correct", "accuracy", ci, "unscored"],
                                   acc_rows)]
         if self.comparisons:
             test_rows = [
@@ -181,7 +182,7 @@ class ABReport:
                 for c in self.comparisons
             ]
             parts += ["", "Pairwise tests",
-                      _text_table(["metric", "pair", "rate a", "rate b", "test", "p",
+                      text_table(["metric", "pair", "rate a", "rate b", "test", "p",
                                    "p (Holm)", f"significant at {self.alpha:g}"], test_rows)]
         parts += ["", f"Recommendation [{_BASIS_LABEL[self.recommendation.basis]}]: "
                       f"{self.recommendation.message}"]
@@ -190,72 +191,72 @@ class ABReport:
     def to_html(self, title: str | None = None) -> str:
         """A self-contained HTML page: tables, latency charts (embedded PNG), tests and
         the recommendation. Every name is escaped."""
-        from mlyard.evaluation.report import _e, _img, _page, _table
-
         title = title or f"A/B test report: {self.endpoint}"
         rec = self.recommendation
         facts = [
-            ["endpoint", _e(self.endpoint)],
-            ["window", _e(f"last {self.window:g} s" if self.window is not None
+            ["endpoint", escape(self.endpoint)],
+            ["window", escape(f"last {self.window:g} s" if self.window is not None
                           else "all retained data")],
-            ["generated", _e(iso_time(self.generated_at))],
-            ["significance level (alpha)", _e(f"{self.alpha:g}")],
-            ["labelled events matched", _e(f"{self.matched_events} of "
+            ["generated", escape(iso_time(self.generated_at))],
+            ["significance level (alpha)", escape(f"{self.alpha:g}")],
+            ["labelled events matched", escape(f"{self.matched_events} of "
                                            f"{self.ground_truth_events}")],
         ]
         traffic = [
-            [_e(v.variant), str(v.invocations), str(v.errors_4xx), _e(_pct(v.error_rate_4xx)),
-             str(v.errors_5xx), _e(_pct(v.error_rate_5xx)), _e(_pct(v.error_rate))]
+            [escape(v.variant), str(v.invocations), str(v.errors_4xx),
+             escape(_pct(v.error_rate_4xx)), str(v.errors_5xx), escape(_pct(v.error_rate_5xx)),
+             escape(_pct(v.error_rate))]
             for v in self.variants
         ]
         latency = [
-            [_e(v.variant), _e(_ms(v.model_latency_p50)), _e(_ms(v.model_latency_p90)),
-             _e(_ms(v.model_latency_p99)), _e(_ms(v.model_latency_mean)),
-             _e(_ms(v.overhead_latency_p50))]
+            [escape(v.variant), escape(_ms(v.model_latency_p50)), escape(_ms(v.model_latency_p90)),
+             escape(_ms(v.model_latency_p99)), escape(_ms(v.model_latency_mean)),
+             escape(_ms(v.overhead_latency_p50))]
             for v in self.variants
         ]
         sections = [
-            _table(None, facts),
+            table(None, facts),
             "<h2>Recommendation</h2>",
-            f"<p><strong>{_e(rec.message)}</strong></p>",
-            f"<p class='note'>Basis: {_e(_BASIS_LABEL[rec.basis])}.</p>",
+            f"<p><strong>{escape(rec.message)}</strong></p>",
+            note(f"Basis: {_BASIS_LABEL[rec.basis]}."),
             "<h2>Traffic and errors</h2>",
-            _table(["variant", "invocations", "4xx", "4xx rate", "5xx", "5xx rate",
+            table(["variant", "invocations", "4xx", "4xx rate", "5xx", "5xx rate",
                     "error rate"], traffic),
             "<h2>Model latency (ms)</h2>",
-            _table(["variant", "p50", "p90", "p99", "mean", "overhead p50"], latency),
+            table(["variant", "p50", "p90", "p99", "mean", "overhead p50"], latency),
         ]
         charts = _latency_charts(self)
-        for name, png in charts:
-            sections.append(_img(png, f"Model latency of variant {name}"))
+        for name, chart in charts:
+            sections.append(image(chart, f"Model latency of variant {name}"))
         if self.has_accuracy:
             conf = f"{round((1 - self.alpha) * 100, 4):g}%"
             acc = [
-                [_e(v.variant), str(v.scored), str(v.correct), _e(_pct(v.accuracy)),
-                 _e(_interval(v.accuracy_ci_low, v.accuracy_ci_high)), str(v.unscored)]
+                [escape(v.variant), str(v.scored), str(v.correct), escape(_pct(v.accuracy)),
+                 escape(_interval(v.accuracy_ci_low, v.accuracy_ci_high)), str(v.unscored)]
                 for v in self.variants
             ]
             sections += [
                 "<h2>Accuracy against ground truth</h2>",
-                _table(["variant", "n", "correct", "accuracy", f"{conf} Wilson interval",
+                table(["variant", "n", "correct", "accuracy", f"{conf} Wilson interval",
                         "unscored"], acc),
             ]
         else:
-            sections.append("<p class='note'>No ground truth matched any captured request: "
-                            "the recommendation uses operational metrics only.</p>")
+            sections.append(note("No ground truth matched any captured request: "
+                                 "the recommendation uses operational metrics only."))
         if self.comparisons:
             tests = [
-                [_e(c.metric), _e(f"{c.variant_a} vs {c.variant_b}"), _e(_pct(c.rate_a)),
-                 _e(_pct(c.rate_b)), _e(c.test), _e(_p(c.p_value)), _e(_p(c.p_adjusted)),
+                [escape(c.metric), escape(f"{c.variant_a} vs {c.variant_b}"),
+                 escape(_pct(c.rate_a)), escape(_pct(c.rate_b)), escape(c.test),
+                 escape(_p(c.p_value)), escape(_p(c.p_adjusted)),
                  "yes" if c.significant else "no"]
                 for c in self.comparisons
             ]
             sections += [
                 "<h2>Pairwise tests</h2>",
-                _table(["metric", "pair", "rate a", "rate b", "test", "p", "p (Holm)",
+                table(["metric", "pair", "rate a", "rate b", "test", "p", "p (Holm)",
                         "significant"], tests),
             ]
-        return _page(title, sections)
+        return page(title, sections)
 
 
 _BASIS_LABEL: dict[str, str] = {
@@ -287,28 +288,14 @@ def _interval(low: float | None, high: float | None) -> str:
     return f"[{low * 100:.2f}%, {high * 100:.2f}%]"
 
 
-def _text_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    line = "  ".join
-    out = [line(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    out.append(line("-" * w for w in widths))
-    for row in rows:
-        cells = [row[0].ljust(widths[0])]
-        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        out.append(line(cells))
-    return "\n".join(x.rstrip() for x in out)
-
-
 def _latency_charts(report: ABReport) -> list[tuple[str, bytes]]:
     """One PNG per variant with data: p50/p90/p99 model latency (ms) over time."""
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
     charts: list[tuple[str, bytes]] = []
     t0 = min((p[0] for pts in report.latency_series.values() for p in pts), default=0.0)
     for name, points in report.latency_series.items():
         if not points:
             continue
-        fig = _new_figure(7.0, 3.2)
+        fig = new_figure(7.0, 3.2)
         ax = fig.add_subplot(1, 1, 1)
         xs = [(p[0] - t0) / 60.0 for p in points]
         for i, (label, style) in enumerate((("p50", "-"), ("p90", "--"), ("p99", ":")),
@@ -321,7 +308,7 @@ def _latency_charts(report: ABReport) -> list[tuple[str, bytes]]:
         ax.set_title(plain(f"variant {name}", 80))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)
-        charts.append((name, _png(fig)))
+        charts.append((name, png(fig)))
     return charts
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlyard.errors import ValidationError
+from mlyard.reports import escape, image, new_figure, note, page, plain, png, table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -326,8 +327,6 @@ def _objective_over_time_png(
 ) -> bytes | None:
     """Each completed (and stopped) trial's objective at its end time, with the best-so-far
     line over completed trials; None when there is nothing to draw."""
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
     own = [r for r in _sorted(rows) if not r.is_warm_start and r.value is not None]
     points = [r for r in own if r.end is not None and r.status in (COMPLETED, STOPPED)]
     if not any(r.status == COMPLETED for r in points):
@@ -339,7 +338,7 @@ def _objective_over_time_png(
         assert row.end is not None
         return (float(row.end) - t0) / 60.0
 
-    fig = _new_figure(7.5, 4.0)
+    fig = new_figure(7.5, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     done = sorted(
         (r for r in points if r.status == COMPLETED), key=lambda r: (minutes(r), r.number)
@@ -374,7 +373,7 @@ def _objective_over_time_png(
     ax.set_title(plain(f"{objective} over time ({'maximize' if maximize else 'minimize'})", 80))
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 @dataclass
@@ -434,8 +433,6 @@ def _parallel_coordinates_png(
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
     trials = [
         r for r in _sorted(rows)
         if not r.is_warm_start and r.value is not None and r.status in (COMPLETED, STOPPED)
@@ -448,7 +445,7 @@ def _parallel_coordinates_png(
     axes.append(_parallel_axis(objective, values))
 
     n_axes = len(axes)
-    fig = _new_figure(max(6.0, 1.7 * n_axes + 2.0), 4.8)
+    fig = new_figure(max(6.0, 1.7 * n_axes + 2.0), 4.8)
     ax = fig.add_subplot(1, 1, 1)
     cmap = matplotlib.colormaps["viridis" if maximize else "viridis_r"]
     nums = [v for v in values if v is not None]
@@ -479,14 +476,12 @@ def _parallel_coordinates_png(
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.04, pad=0.02)
     bar.set_label(plain(objective, 40))
     ax.set_title(plain(f"Parallel coordinates ({len(trials)} trials; dashed: stopped)", 80))
-    return _png(fig)
+    return png(fig)
 
 
 def _importance_png(importances: dict[str, float]) -> bytes:
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
     items = list(importances.items())[::-1]  # most important on top
-    fig = _new_figure(7.0, max(2.0, 0.45 * len(items) + 1.2))
+    fig = new_figure(7.0, max(2.0, 0.45 * len(items) + 1.2))
     ax = fig.add_subplot(1, 1, 1)
     ax.barh(range(len(items)), [v for _, v in items], color="#1f77b4")
     ax.set_yticks(range(len(items)), labels=[plain(n, _LABEL_CHARS) for n, _ in items])
@@ -496,7 +491,7 @@ def _importance_png(importances: dict[str, float]) -> bytes:
     ax.set_xlabel("importance (fANOVA, sums to 1)")
     ax.set_title("Hyperparameter importance")
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def _intermediate_png(rows: Sequence[TrialRow], objective: str) -> bytes | None:
@@ -505,12 +500,10 @@ def _intermediate_png(rows: Sequence[TrialRow], objective: str) -> bytes | None:
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
     trials = [r for r in _sorted(rows) if not r.is_warm_start and r.intermediate]
     if not trials:
         return None
-    fig = _new_figure(7.5, 4.2)
+    fig = new_figure(7.5, 4.2)
     ax = fig.add_subplot(1, 1, 1)
     labelled = len(trials) <= _MAX_LEGEND
     any_stopped = False
@@ -541,7 +534,7 @@ def _intermediate_png(rows: Sequence[TrialRow], objective: str) -> bytes | None:
                               markeredgecolor="black", label="early stop"))
     if handles:
         ax.legend(handles=handles, loc="best", fontsize=7, ncol=2 if len(handles) > 10 else 1)
-    return _png(fig)
+    return png(fig)
 
 
 # -- HTML --------------------------------------------------------------------------------------
@@ -551,28 +544,20 @@ def _cell(value: Any) -> str:
     """A frame cell as escaped HTML text ("" for missing values)."""
     import pandas as pd
 
-    from mlyard.evaluation.report import _e
-
     if value is None or value is pd.NaT:
         return ""
     if isinstance(value, pd.Timestamp):
-        return _e(value.strftime("%Y-%m-%d %H:%M:%S"))
+        return escape(value.strftime("%Y-%m-%d %H:%M:%S"))
     if isinstance(value, bool):
-        return _e(value)
+        return escape(value)
     if isinstance(value, numbers.Real):
         number = float(value)
         if math.isnan(number):
             return ""
         if isinstance(value, numbers.Integral):
-            return _e(int(value))
-        return _e(f"{number:.6g}")
-    return _e(value)
-
-
-def _note(text: str) -> str:
-    from mlyard.evaluation.report import _e
-
-    return f"<p class='note'>{_e(text)}</p>"
+            return escape(int(value))
+        return escape(f"{number:.6g}")
+    return escape(value)
 
 
 def _value(value: Any) -> str:
@@ -591,8 +576,6 @@ def write_report(
     values per trial), then the table of all trials (:func:`analytics_frame`). A chart with
     nothing to draw is replaced by a sentence saying why; every user string is escaped.
     """
-    from mlyard.evaluation.report import _e, _img, _page, _table
-
     maximize = _maximize(direction)
     ordered = _sorted(rows)
     own = [r for r in ordered if not r.is_warm_start]
@@ -602,78 +585,78 @@ def write_report(
     trial_seconds = sum(r.elapsed or 0.0 for r in own)
 
     facts = [
-        ["objective metric", _e(objective)],
+        ["objective metric", escape(objective)],
         ["direction", "Maximize" if maximize else "Minimize"],
         ["trials (this job)", str(len(own))],
         *([["warm-start trials (parent jobs)", str(len(warm))]] if warm else []),
-        ["total trial-seconds", _e(f"{trial_seconds:.1f}")],
+        ["total trial-seconds", escape(f"{trial_seconds:.1f}")],
     ]
     sections = [
         "<h2>Summary</h2>",
-        _table(None, facts),
+        table(None, facts),
         "<h3>Trials by status</h3>",
-        _table(["status", "trials"], [[_e(s), str(n)] for s, n in counts.items()]),
+        table(["status", "trials"], [[escape(s), str(n)] for s, n in counts.items()]),
         "<h2>Best trial</h2>",
     ]
     if best is None:
-        sections.append(_note("No completed trial with an objective value yet."))
+        sections.append(note("No completed trial with an objective value yet."))
     else:
         best_facts = [
-            ["training job", _e(best.training_job)],
+            ["training job", escape(best.training_job)],
             ["trial", str(best.number)],
-            [_e(objective), _e(_value(best.value))],
-            ["elapsed seconds", _e("" if best.elapsed is None else f"{best.elapsed:.1f}")],
+            [escape(objective), escape(_value(best.value))],
+            ["elapsed seconds", escape("" if best.elapsed is None else f"{best.elapsed:.1f}")],
         ]
-        sections.append(_table(None, best_facts))
-        hps = [[_e(n), _e(_value(v))] for n, v in best.hyperparameters.items()]
+        sections.append(table(None, best_facts))
+        hps = [[escape(n), escape(_value(v))] for n, v in best.hyperparameters.items()]
         if hps:
-            sections.append(_table(["hyperparameter", "value"], hps))
+            sections.append(table(["hyperparameter", "value"], hps))
 
     no_completed = "No completed trial with an objective value yet: nothing to chart."
-    sections.append(f"<h2>{_e(objective)} over time</h2>")
-    png = _objective_over_time_png(ordered, objective, maximize, best)
+    sections.append(f"<h2>{escape(objective)} over time</h2>")
+    chart = _objective_over_time_png(ordered, objective, maximize, best)
     sections.append(
-        _img(png, f"{objective} of each trial at its end time") if png else _note(no_completed)
+        image(chart, f"{objective} of each trial at its end time") if chart else note(no_completed)
     )
-    if png and warm:
-        sections.append(_note("Warm-start trials ran in parent jobs and are not shown."))
+    if chart and warm:
+        sections.append(note("Warm-start trials ran in parent jobs and are not shown."))
 
     sections.append("<h2>Parallel coordinates</h2>")
-    png = _parallel_coordinates_png(ordered, objective, maximize, best)
+    chart = _parallel_coordinates_png(ordered, objective, maximize, best)
     sections.append(
-        _img(png, "Parallel coordinates of hyperparameters and objective")
-        if png
-        else _note(no_completed)
+        image(chart, "Parallel coordinates of hyperparameters and objective")
+        if chart
+        else note(no_completed)
     )
 
     sections.append("<h2>Hyperparameter importance</h2>")
     importances, reason = _importance(ordered, direction)
     if importances:
-        sections.append(_img(_importance_png(importances), "Hyperparameter importance"))
+        sections.append(image(_importance_png(importances), "Hyperparameter importance"))
         sections.append(
-            _note("fANOVA importance (Optuna, seed 0) over the completed trials of this job; "
+            note("fANOVA importance (Optuna, seed 0) over the completed trials of this job; "
                   "a hyperparameter with a single value seen scores 0.")
         )
     else:
-        sections.append(_note(f"No parameter importance: {reason}."))
+        sections.append(note(f"No parameter importance: {reason}."))
 
     sections.append("<h2>Intermediate values</h2>")
-    png = _intermediate_png(ordered, objective)
+    chart = _intermediate_png(ordered, objective)
     sections.append(
-        _img(png, f"Intermediate {objective} per trial")
-        if png
-        else _note("No trial reported intermediate objective values.")
+        image(chart, f"Intermediate {objective} per trial")
+        if chart
+        else note("No trial reported intermediate objective values.")
     )
 
     sections.append("<h2>All trials</h2>")
     frame = analytics_frame(ordered)
     if len(frame):
         table_rows = [[_cell(v) for v in record] for record in frame.itertuples(index=False)]
-        sections.append(_table([str(c) for c in frame.columns], table_rows))
+        sections.append(table([str(c) for c in frame.columns], table_rows))
     else:
-        sections.append(_note("No trials."))
+        sections.append(note("No trials."))
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_page(title, sections), encoding="utf-8")
+    path.write_text(page(title, sections), encoding="utf-8")
     return path
