@@ -40,11 +40,10 @@ from mlyard.errors import DataError, NotFoundError, ValidationError
 from mlyard.reports import escape, image, new_figure, note, page, plain, png, table, text_table
 from mlyard.serving import metrics as m
 from mlyard.serving.capture import decode_data, iso_time
+from mlyard.stats import holm, two_proportion_test, wilson_interval
 
 Basis = Literal["accuracy", "error_rate", "p99_latency", "none"]
 
-#: Expected cell count below which the exact test replaces the z-test.
-MIN_EXPECTED_FOR_Z = 5.0
 _LABEL_PREFIX = "__label__"
 _LABEL_KEYS = ("label", "predicted_label", "labels", "prediction", "predicted_class", "class")
 _MAX_SERIES_POINTS = 120
@@ -313,58 +312,6 @@ def _latency_charts(report: ABReport) -> list[tuple[str, bytes]]:
 
 
 # -- statistics ----------------------------------------------------------------------------
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion ``successes / n``."""
-    from scipy.stats import norm
-
-    if n <= 0:
-        raise ValidationError("a Wilson interval needs n > 0")
-    z = float(norm.ppf(0.5 + confidence / 2.0))
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low = 0.0 if successes <= 0 else max(0.0, centre - half)
-    high = 1.0 if successes >= n else min(1.0, centre + half)
-    return low, high
-
-
-def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[str, float | None, float]:
-    """(test name, statistic, two-sided p-value) for ``x1/n1`` against ``x2/n2``: the pooled
-    two-proportion z-test, or Fisher's exact test when an expected cell count of the 2x2
-    table is below :data:`MIN_EXPECTED_FOR_Z`."""
-    from scipy.stats import fisher_exact, norm
-
-    if n1 <= 0 or n2 <= 0:
-        raise ValidationError("both groups need n > 0")
-    total = n1 + n2
-    hits = x1 + x2
-    expected = [n1 * hits / total, n1 * (total - hits) / total,
-                n2 * hits / total, n2 * (total - hits) / total]
-    if min(expected) < MIN_EXPECTED_FOR_Z:
-        odds, p = fisher_exact([[x1, n1 - x1], [x2, n2 - x2]], alternative="two-sided")
-        odds_f = float(odds)
-        return "Fisher exact", (odds_f if math.isfinite(odds_f) else None), min(1.0, float(p))
-    pooled = hits / total
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0.0:
-        return "two-proportion z-test", 0.0, 1.0
-    z = (x1 / n1 - x2 / n2) / se
-    return "two-proportion z-test", z, float(2.0 * norm.sf(abs(z)))
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values, in the input order."""
-    k = len(p_values)
-    order = sorted(range(k), key=lambda i: p_values[i])
-    adjusted = [0.0] * k
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (k - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
 
 
 def _pairwise(
