@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlyard.errors import DataError, NotFoundError, ValidationError
+from mlyard.models.content_types import JSON
+from mlyard.models.predictions import top_label
 from mlyard.reports import escape, image, new_figure, note, page, plain, png, table, text_table
 from mlyard.serving import metrics as m
 from mlyard.serving.capture import decode_data, iso_time
@@ -45,7 +47,6 @@ from mlyard.stats import holm, two_proportion_test, wilson_interval
 Basis = Literal["accuracy", "error_rate", "p99_latency", "none"]
 
 _LABEL_PREFIX = "__label__"
-_LABEL_KEYS = ("label", "predicted_label", "labels", "prediction", "predicted_class", "class")
 _MAX_SERIES_POINTS = 120
 _NICE_PERIODS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
 
@@ -370,55 +371,13 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-def _label_from_json(value: Any, depth: int = 0) -> str | None:
-    if depth > 4:
-        return None
-    if isinstance(value, dict):
-        if "predictions" in value:
-            return _label_from_json(value["predictions"], depth + 1)
-        for key in _LABEL_KEYS:
-            if key in value:
-                return _label_from_json(value[key], depth + 1)
-        return None
-    if isinstance(value, list):
-        return _label_from_json(value[0], depth + 1) if value else None
-    return _scalar(value)
-
-
-def predicted_label(data: bytes, content_type: str = "application/json") -> str | None:
-    """The top-1 label of an endpoint response, or None if none can be read.
-
-    JSON: ``[{"label": [best, ...], "prob": [...]}, ...]`` (mlyard and BlazingText), also
-    ``{"predictions": [...]}``, an object with ``label`` / ``predicted_label``, or plain
-    labels; the first prediction of a batch. JSON Lines: the first line. CSV: the first
-    field of the first row, or the ``predicted_label`` / ``label`` column under a header.
-    """
+def predicted_label(data: bytes, content_type: str = JSON) -> str | None:
+    """The top-1 label of an endpoint response, or None if none can be read (see
+    :func:`mlyard.models.predictions.top_label`, which raises on malformed input instead)."""
     try:
-        text = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
+        return top_label(data, content_type)
+    except DataError:
         return None
-    if not text:
-        return None
-    media = content_type.split(";", 1)[0].strip().lower()
-    if "json" in media or text[0] in "[{":
-        try:
-            return _label_from_json(json.loads(text))
-        except ValueError:
-            first = next(line for line in text.splitlines() if line.strip())
-            try:
-                return _label_from_json(json.loads(first))
-            except ValueError:
-                if "json" in media:
-                    return None
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    if not rows:
-        return None
-    header = [c.strip().lower() for c in rows[0]]
-    for key in ("predicted_label", "label"):
-        if key in header and len(rows) > 1:
-            col = header.index(key)
-            return rows[1][col].strip() if col < len(rows[1]) else None
-    return rows[0][0].strip()
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -481,7 +440,7 @@ def _score(
         label: str | None = None
         if isinstance(output, dict):
             try:
-                label = predicted_label(
+                label = top_label(
                     decode_data(output), str(output.get("observedContentType", ""))
                 )
             except DataError:
@@ -660,7 +619,10 @@ def _gt_from_json(obj: Any, where: str) -> tuple[str, str]:
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise DataError(f"{where}: bad BASE64 ground truth: {exc}") from None
         if gt.get("encoding") == "JSON" and isinstance(data, str):
-            data = predicted_label(data.encode("utf-8"), "application/json")
+            try:
+                data = top_label(data.encode("utf-8"), JSON)
+            except DataError as exc:
+                raise DataError(f"{where}: unreadable JSON ground truth: {exc}") from None
         label = data
     else:
         if "eventId" not in obj or "label" not in obj:
