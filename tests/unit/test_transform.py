@@ -511,3 +511,14 @@ def test_options_validation() -> None:
         TransformOptions(accept="application/json")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         TransformOptions(unknown=1)  # type: ignore[call-arg]
+
+
+def test_transform_formats_match_the_shared_content_types() -> None:
+    from typing import get_args
+
+    from mlyard.models.content_types import TRANSFORM_INPUT_TYPES, TRANSFORM_OUTPUT_TYPES
+
+    fields = TransformOptions.model_fields
+    assert set(get_args(get_args(fields["content_type"].annotation)[0])) == \
+        set(TRANSFORM_INPUT_TYPES)
+    assert set(get_args(fields["accept"].annotation)) == set(TRANSFORM_OUTPUT_TYPES)

@@ -15,14 +15,14 @@ from mlyard.errors import ValidationError
 from mlyard.tuning.report import (
     FRAME_COLUMNS,
     TrialRow,
-    _distribution,
-    _parallel_axis,
     analytics_frame,
     best_trial,
     parameter_importance,
     status_counts,
     write_report,
 )
+from mlyard.tuning.report.charts import parallel_axis
+from mlyard.tuning.report.importance import infer_distribution
 
 T0 = 1_790_000_000.0
 PARAMS = ["learning_rate", "word_ngrams", "vector_dim", "mode"]
@@ -251,35 +251,35 @@ def test_distribution_inference() -> None:
         IntDistribution,
     )
 
-    dist, values = _distribution([1e-4, 1e-3, 0.1])
+    dist, values = infer_distribution([1e-4, 1e-3, 0.1])
     assert isinstance(dist, FloatDistribution) and dist.log
     assert (dist.low, dist.high) == (1e-4, 0.1)
-    dist, values = _distribution([0.2, 0.5, 1])
+    dist, values = infer_distribution([0.2, 0.5, 1])
     assert isinstance(dist, FloatDistribution) and not dist.log
     assert values == [0.2, 0.5, 1.0]
-    dist, _ = _distribution([1, 3, 2])
+    dist, _ = infer_distribution([1, 3, 2])
     assert isinstance(dist, IntDistribution) and (dist.low, dist.high) == (1, 3)
-    dist, _ = _distribution([50, 100, 5000])
+    dist, _ = infer_distribution([50, 100, 5000])
     assert isinstance(dist, IntDistribution) and dist.log
-    dist, _ = _distribution(["cbow", "skipgram", "cbow"])
+    dist, _ = infer_distribution(["cbow", "skipgram", "cbow"])
     assert isinstance(dist, CategoricalDistribution)
     assert dist.choices == ("cbow", "skipgram")
-    dist, _ = _distribution([True, False])
+    dist, _ = infer_distribution([True, False])
     assert isinstance(dist, CategoricalDistribution)
 
 
 def test_parallel_axis_scales() -> None:
-    log_axis = _parallel_axis("lr", [1e-4, 1e-2, None])
+    log_axis = parallel_axis("lr", [1e-4, 1e-2, None])
     assert log_axis.log
     assert log_axis.positions[:2] == [0.0, 1.0]
     assert math.isnan(log_axis.positions[2])
-    linear = _parallel_axis("dim", [50, 100, 200])
+    linear = parallel_axis("dim", [50, 100, 200])
     assert not linear.log
     assert linear.positions == pytest.approx([0.0, 1 / 3, 1.0])
-    categorical = _parallel_axis("mode", ["b", "a", "c", "a"])
+    categorical = parallel_axis("mode", ["b", "a", "c", "a"])
     assert categorical.positions == [0.5, 0.0, 1.0, 0.0]
     assert [label for _, label in categorical.ticks] == ["a", "b", "c"]
-    assert _parallel_axis("one", [7, 7]).positions == [0.5, 0.5]
+    assert parallel_axis("one", [7, 7]).positions == [0.5, 0.5]
 
 
 # -- status counts -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import click
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.errors import ValidationError
+from mlyard.models.content_types import JSON
 from mlyard.sdk.endpoints import new_config_name
 from mlyard.serving.client import EndpointsClient
 
@@ -124,8 +125,8 @@ def endpoints_delete(ctx: click.Context, name: str) -> None:
 @endpoints.command("invoke")
 @click.argument("name")
 @click.option("--body", required=True, help="Request body (use @FILE to read a file).")
-@click.option("--content-type", default="application/json", show_default=True)
-@click.option("--accept", default="application/json", show_default=True)
+@click.option("--content-type", default=JSON, show_default=True)
+@click.option("--accept", default=JSON, show_default=True)
 @click.option("--target-variant", help="Send to this variant (X-Amzn-SageMaker-Target-Variant).")
 @click.pass_context
 def endpoints_invoke(ctx: click.Context, name: str, body: str, content_type: str, accept: str,

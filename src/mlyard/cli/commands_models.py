@@ -12,6 +12,7 @@ from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.errors import ValidationError
+from mlyard.models.content_types import TRANSFORM_INPUT_TYPES, TRANSFORM_OUTPUT_TYPES
 from mlyard.transform.engine import TransformOptions
 from mlyard.transform.spec import TransformJobSpec
 
@@ -123,11 +124,10 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
               help="A file or folder of records (CSV, JSON Lines or text).")
 @click.option("--output", help="Output folder, or a .jsonl/.csv file for a single input file "
               "(default: the job's artifacts).")
-@click.option("--content-type", type=click.Choice(["text/csv", "application/jsonlines",
-                                                   "text/plain"]),
+@click.option("--content-type", type=click.Choice(TRANSFORM_INPUT_TYPES),
               help="Input format (default: from the file suffix).")
-@click.option("--accept", type=click.Choice(["application/jsonlines", "text/csv"]),
-              default="application/jsonlines", show_default=True, help="Output format.")
+@click.option("--accept", type=click.Choice(TRANSFORM_OUTPUT_TYPES),
+              default=TRANSFORM_OUTPUT_TYPES[0], show_default=True, help="Output format.")
 @click.option("--join-source", type=click.Choice(["None", "Input"]), default="None",
               show_default=True, help="Input: write each input record with its prediction.")
 @click.option("--batch-size", default=256, show_default=True, help="Records per mini-batch.")

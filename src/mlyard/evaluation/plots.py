@@ -1,50 +1,17 @@
-"""PNG charts for evaluation reports, drawn with matplotlib's Agg canvas.
-
-Figures are built with :class:`matplotlib.figure.Figure` and an explicit
-:class:`~matplotlib.backends.backend_agg.FigureCanvasAgg`, never through ``pyplot``: no GUI
-backend, no global figure state, safe in worker threads. matplotlib is imported lazily.
+"""PNG charts for evaluation reports, drawn on :func:`mlyard.reports.charts.new_figure`
+(matplotlib's Agg canvas, no pyplot, safe in worker threads). matplotlib is imported lazily.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from mlyard.evaluation.results import RocCurve
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from mlyard.reports.charts import new_figure, plain, png
 
 _MAX_ANNOTATED = 30
 _MAX_LEGEND = 20
 _TICK_CHARS = 20
-
-
-def plain(text: str, limit: int | None = None) -> str:
-    """``text`` safe for a matplotlib label: ``$`` escaped (no mathtext), newlines flattened,
-    cut in the middle to ``limit`` characters."""
-    text = text.replace("\n", " ").replace("\r", " ")
-    if limit is not None and len(text) > limit:
-        # Keep both ends: labels often share a prefix and differ at the end.
-        head = (limit - 1) // 2
-        text = text[:head] + "\u2026" + text[len(text) - (limit - 1 - head) :]
-    return text.replace("$", r"\$")
-
-
-def _new_figure(width: float, height: float) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
 
 
 def confusion_matrix_png(
@@ -58,7 +25,7 @@ def confusion_matrix_png(
     k = len(labels)
     counts = np.asarray(matrix, dtype=np.int64).reshape(k, k)
     side = min(max(4.5, 0.55 * k + 2.5), 22.0)
-    fig = _new_figure(side + 1.0, side)
+    fig = new_figure(side + 1.0, side)
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(counts, cmap="Blues", interpolation="nearest", vmin=0)
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -79,12 +46,12 @@ def confusion_matrix_png(
                 value = int(counts[i, j])
                 color = "white" if top and value > top / 2 else "black"
                 ax.text(j, i, str(value), ha="center", va="center", color=color, fontsize=size)
-    return _png(fig)
+    return png(fig)
 
 
 def roc_curves_png(curves: Sequence[RocCurve], title: str) -> bytes:
     """One-vs-rest ROC curves, each labelled with its AUC, over the chance diagonal."""
-    fig = _new_figure(6.0, 5.5)
+    fig = new_figure(6.0, 5.5)
     ax = fig.add_subplot(1, 1, 1)
     for curve in curves:
         ax.plot(
@@ -102,12 +69,12 @@ def roc_curves_png(curves: Sequence[RocCurve], title: str) -> bytes:
     if len(curves) <= _MAX_LEGEND:
         ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def predicted_vs_actual_png(sample: Sequence[tuple[float, float]], title: str) -> bytes:
     """A scatter of predicted against true values over the ``y = x`` line."""
-    fig = _new_figure(6.0, 5.5)
+    fig = new_figure(6.0, 5.5)
     ax = fig.add_subplot(1, 1, 1)
     xs = [t for t, _ in sample]
     ys = [p for _, p in sample]
@@ -119,4 +86,4 @@ def predicted_vs_actual_png(sample: Sequence[tuple[float, float]], title: str) -
     ax.set_ylabel("Predicted value")
     ax.set_title(plain(title, 80))
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)

@@ -1,17 +1,14 @@
 """Evaluation artifacts: ``evaluation.json``, confusion matrix JSON/PNG, a self-contained HTML
-report."""
+report (built with :mod:`mlyard.reports`, the look every mlyard report shares)."""
 
 from __future__ import annotations
 
-import base64
-import html
-import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mlyard.evaluation import plots
 from mlyard.evaluation.results import ClassificationResult, RegressionResult
+from mlyard.reports import escape, image, page, table, write_json
 
 EVALUATION_JSON = "evaluation.json"
 CONFUSION_MATRIX_JSON = "confusion_matrix.json"
@@ -20,93 +17,60 @@ ROC_CURVES_PNG = "roc_curves.png"
 PREDICTED_VS_ACTUAL_PNG = "predicted_vs_actual.png"
 REPORT_HTML = "report.html"
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
-table{border-collapse:collapse;margin:.5rem 0}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}
-th:first-child,td:first-child{text-align:left}
-th{background:#f3f3f3}.note{color:#666}
-img{max-width:100%;height:auto;border:1px solid #eee}
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _num(value: float | None, reason: str | None = None) -> str:
     if value is None:
-        return "n/a" + (f" <span class='note'>({_e(reason)})</span>" if reason else "")
+        return "n/a" + (f" <span class='note'>({escape(reason)})</span>" if reason else "")
     return f"{value:.4f}"
-
-
-def _table(header: Sequence[str] | None, rows: Sequence[Sequence[str]]) -> str:
-    """An HTML table; ``header`` is escaped here, ``rows`` cells must be escaped already."""
-    head = ""
-    if header is not None:
-        head = "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead>"
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table>{head}<tbody>{body}</tbody></table>"
-
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f"<img src='data:image/png;base64,{data}' alt='{_e(alt)}'>"
-
-
-def _page(title: str, sections: Sequence[str]) -> str:
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{_e(title)}</h1>\n" + "\n".join(sections) + "\n</body></html>\n"
-    )
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def _classification_html(
     result: ClassificationResult, title: str, cm_png: bytes, roc_png: bytes | None
 ) -> str:
     facts = [
-        ["task", _e(result.task)],
+        ["task", escape(result.task)],
         ["rows evaluated", str(result.n)],
-        ["labels", _e(", ".join(result.labels))],
+        ["labels", escape(", ".join(result.labels))],
     ]
     if result.task == "binary":
-        facts.append(["positive label", _e(result.positive_label)])
+        facts.append(["positive label", escape(result.positive_label)])
         rule = "argmax" if result.threshold is None else f"score &gt;= {result.threshold:g}"
         facts.append(["decision rule", rule])
     reasons = {"roc_auc_ovr": result.roc_auc_reason, "log_loss": result.log_loss_reason}
     metrics = [
-        [_e(name), _num(value, reasons.get(name))] for name, value in result.metric_values().items()
+        [escape(name), _num(value, reasons.get(name))]
+        for name, value in result.metric_values().items()
     ]
     per_class = [
-        [_e(label), _num(m.precision), _num(m.recall), _num(m.f1), _num(m.roc_auc), str(m.support)]
+        [
+            escape(label),
+            _num(m.precision),
+            _num(m.recall),
+            _num(m.f1),
+            _num(m.roc_auc),
+            str(m.support),
+        ]
         for label, m in result.per_class.items()
     ]
     matrix = [
-        [_e(label), *(str(c) for c in row)]
+        [escape(label), *(str(c) for c in row)]
         for label, row in zip(result.labels, result.confusion_matrix, strict=True)
     ]
     if roc_png is not None:
-        roc = _img(roc_png, "ROC curves, one vs rest")
+        roc = image(roc_png, "ROC curves, one vs rest")
     else:
-        roc = f"<p class='note'>No ROC curve: {_e(result.roc_auc_reason or 'undefined')}</p>"
-    return _page(
+        roc = f"<p class='note'>No ROC curve: {escape(result.roc_auc_reason or 'undefined')}</p>"
+    return page(
         title,
         [
-            _table(None, facts),
+            table(None, facts),
             "<h2>Metrics</h2>",
-            _table(["metric", "value"], metrics),
+            table(["metric", "value"], metrics),
             "<h2>Per class</h2>",
-            _table(["label", "precision", "recall", "f1", "ROC AUC", "support"], per_class),
+            table(["label", "precision", "recall", "f1", "ROC AUC", "support"], per_class),
             "<h2>Confusion matrix</h2>",
             "<p class='note'>Rows: true label; columns: predicted label.</p>",
-            _img(cm_png, "Confusion matrix"),
-            _table(["true \\ predicted", *result.labels], matrix),
+            image(cm_png, "Confusion matrix"),
+            table(["true \\ predicted", *result.labels], matrix),
             "<h2>ROC curves (one vs rest)</h2>",
             roc,
         ],
@@ -117,21 +81,21 @@ def _regression_html(result: RegressionResult, title: str, png: bytes) -> str:
     stds = {"mse": result.mse_std, "rmse": result.residual_std, "mae": result.mae_std}
     rows = [
         [
-            _e(name),
+            escape(name),
             _num(value, result.r2_reason if name == "r2" else None),
             _num(stds[name]) if name in stds else "",
         ]
         for name, value in result.metric_values().items()
     ]
     rows.append(["mean_error", _num(result.mean_error), ""])
-    return _page(
+    return page(
         title,
         [
             f"<p>Regression, {result.n} rows evaluated.</p>",
             "<h2>Metrics</h2>",
-            _table(["metric", "value", "standard deviation"], rows),
+            table(["metric", "value", "standard deviation"], rows),
             "<h2>Predicted vs true</h2>",
-            _img(png, "Predicted against true values"),
+            image(png, "Predicted against true values"),
         ],
     )
 
@@ -158,7 +122,7 @@ def write_report(
         elif isinstance(data, str):
             path.write_text(data, encoding="utf-8")
         else:
-            _write_json(path, data)
+            write_json(path, data)
         written[name] = path
 
     put(EVALUATION_JSON, result.to_evaluation_json())

@@ -58,18 +58,15 @@ from mlyard.errors import (
     ValidationError,
 )
 from mlyard.models.base import MANIFEST_NAME, LoadedModel, ModelManifest, read_manifest
+from mlyard.models.content_types import ANY, CSV, JSON, NPY, media_type
 
 FLAVOR = "pytorch-handler"
 LOADER = "mlyard.models.handler:load_model"
 #: Where the handler script lives inside a model directory (SageMaker's layout).
 SCRIPT = Path("code") / "inference.py"
 
-JSON = "application/json"
-CSV = "text/csv"
-NPY = "application/x-npy"
 #: Request types whose body reaches ``input_fn`` as ``str`` (as in SageMaker).
 UTF8_TYPES = frozenset({JSON, CSV})
-_ANY = frozenset({"", "*", "*/*"})
 
 _import_lock = threading.Lock()
 _import_count = itertools.count()
@@ -79,10 +76,6 @@ def handler_manifest(**metadata: Any) -> ModelManifest:
     """The manifest of a handler model directory."""
     return ModelManifest(flavor=FLAVOR, loader=LOADER, task="classification", labels=[],
                          input_type="json", metadata=dict(metadata))
-
-
-def _base_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _import_script(path: Path) -> ModuleType:
@@ -127,7 +120,7 @@ def default_input_fn(request_body: Any, request_content_type: str) -> Any:
     import numpy as np
     import torch
 
-    ctype = _base_type(request_content_type) or JSON
+    ctype = media_type(request_content_type) or JSON
     if ctype == JSON:
         try:
             data = json.loads(request_body)
@@ -190,8 +183,8 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
 
     data = _to_jsonable(prediction)
     for part in accept.split(","):
-        ctype = _base_type(part)
-        if ctype in _ANY or ctype == "application/*" or ctype == JSON:
+        ctype = media_type(part)
+        if ctype in ANY or ctype == JSON:
             return json.dumps(data).encode(), JSON
         if ctype == CSV:
             out = io.StringIO()
@@ -242,10 +235,10 @@ class HandlerModel(LoadedModel):
         ``transform_fn``); returns ``(response body, response content type)``."""
         content_type = content_type.strip() or JSON
         accept = accept.strip()
-        if accept in _ANY:
+        if accept in ANY and accept != "application/*":  # output_fn still sees application/*
             accept = JSON
         data: Any = body
-        if _base_type(content_type) in UTF8_TYPES:
+        if media_type(content_type) in UTF8_TYPES:
             try:
                 data = body.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -45,18 +45,18 @@ from mlyard.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-
-JSON = "application/json"
-JSONLINES = "application/jsonlines"
-CSV = "text/csv"
-TEXT = "text/plain"
+from mlyard.models.content_types import (
+    ANY,
+    CSV,
+    JSON,
+    JSONLINES,
+    JSONLINES_ALIASES,
+    TEXT,
+    media_type,
+)
 
 #: Default upper bound on the number of instances of one request.
 MAX_INSTANCES = 1000
-
-_JSONLINES_ALIASES = frozenset({JSONLINES, "application/x-jsonlines", "application/jsonl",
-                                "application/x-ndjson", "application/ndjson"})
-_ANY = frozenset({"", "*/*", "*", "application/*"})
 
 
 class PayloadError(ValidationError):
@@ -75,12 +75,6 @@ STATUS_BY_CODE: dict[str, int] = {
 def error_body(code: str, message: str) -> bytes:
     """SageMaker's error response: ``{"ErrorCode": code, "Message": message}`` as JSON."""
     return json.dumps({"ErrorCode": code, "Message": message}).encode()
-
-
-@lru_cache(maxsize=256)
-def media_type(header: str) -> str:
-    """The bare, lower-cased media type of a ``Content-Type`` value (parameters dropped)."""
-    return header.partition(";")[0].strip().lower()
 
 
 @lru_cache(maxsize=256)
@@ -106,9 +100,9 @@ def negotiate(accept: str) -> str:
             raise NotAcceptable(f"unsupported Accept {accept!r}; supported: {_SUPPORTED_OUT}")
         return JSON
     for _, _, kind in sorted(choices):
-        if kind in _ANY or kind == JSON:
+        if kind in ANY or kind == JSON:
             return JSON
-        if kind in _JSONLINES_ALIASES:
+        if kind in JSONLINES_ALIASES:
             return JSONLINES
         if kind in (CSV, "text/*"):
             return CSV
@@ -211,7 +205,7 @@ def decode_instances(body: bytes, content_type: str, *,
         instances, params = _decode_json(body)
     elif kind == CSV:
         instances = _decode_csv(body)
-    elif kind in _JSONLINES_ALIASES:
+    elif kind in JSONLINES_ALIASES:
         instances = _decode_jsonlines(body)
     elif kind == TEXT:
         instances = [line for line in _text(body, "text").splitlines() if line.strip()]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import math
 import time
 import uuid
@@ -36,7 +35,9 @@ from mlyard.core.records import (
     ScalingActivity,
 )
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ConflictError, NotFoundError, ValidationError
+from mlyard.errors import ConflictError, DataError, NotFoundError, ValidationError
+from mlyard.models.content_types import JSON
+from mlyard.models.predictions import top_label
 from mlyard.serving.autoscaler import Autoscaler
 from mlyard.serving.capture import CaptureWriter
 from mlyard.serving.deployment import (
@@ -82,14 +83,11 @@ class _Managed:
 
 
 def _top_label(body: bytes) -> str | None:
+    """The first prediction's top label of a JSON model response, or None if it has none."""
     try:
-        data = json.loads(body)
-    except ValueError:
+        return top_label(body, JSON)
+    except DataError:
         return None
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        label = data[0].get("label")
-        return str(label[0]) if isinstance(label, list) and label else None
-    return None
 
 
 class EndpointManager:

@@ -30,10 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlyard.errors import DataError, NotFoundError, ValidationError
-
-CSV = "text/csv"
-JSONLINES = "application/jsonlines"
-TEXT = "text/plain"
+from mlyard.models.content_types import CSV, JSONLINES, TEXT
 
 #: The input column name the CSV output uses for non-tabular input joined to predictions.
 INPUT_COLUMN = "input"

@@ -17,8 +17,8 @@ STOP_TRAINING: Literal["StopTraining"] = "StopTraining"
 
 
 class RuleConfig(BaseModel):
-    """One rule to evaluate: a built-in rule's ``name``, its ``parameters`` (coerced to the
-    types of the rule's defaults; defaults fill the others) and ``actions`` to take when it
+    """One rule to evaluate: a built-in rule's ``name``, its ``parameters`` (converted by the
+    rule's declarations; defaults fill the others) and ``actions`` to take when it
     fires (``StopTraining`` stops the job)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,7 +40,7 @@ class RuleConfig(BaseModel):
         name = info.data.get("name")
         if name is None:  # the name failed validation and is reported on its own
             return value
-        return BUILTIN_RULES[name].validate_parameters(value)
+        return BUILTIN_RULES[name].check_parameters(value)
 
     @property
     def rule_class(self) -> type[Rule]:

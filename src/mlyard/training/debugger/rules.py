@@ -1,9 +1,10 @@
 """Debugger rules: checks over a :class:`TensorTrace` that flag training problems.
 
-Each rule is a class with SageMaker's name and (where SageMaker has them) its parameter
-names and defaults. A rule instance is evaluated repeatedly on a growing trace; it may keep
-state between calls. ``evaluate`` returns a :class:`RuleFinding` when the rule fires and
-``None`` while no issue has been found.
+Each rule is a :class:`mlyard.rules.Rule` with SageMaker's name and (where SageMaker has
+them) its parameter names and defaults, declared as :class:`~mlyard.core.params.Parameter`
+objects. A rule instance is evaluated repeatedly on a growing trace; it may keep state
+between calls. ``evaluate`` returns a :class:`RuleFinding` when the rule fires and ``None``
+while no issue has been found.
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from mlyard.core.params import Parameter, boolean, categorical, continuous, integer, string
+from mlyard.errors import ValidationError
+from mlyard.rules import Rule as BaseRule
 from mlyard.training.debugger.records import MODES, TensorRecord
 from mlyard.training.debugger.trace import TensorTrace
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -31,94 +32,21 @@ class RuleFinding:
     message: str
 
 
-def _coerce(rule: str, key: str, value: Any, default: Any) -> Any:
-    """``value`` converted to the type of ``default``; ``ValueError`` naming the parameter
-    when it cannot be."""
-    kind = type(default)
-    problem = f"rule {rule}: parameter {key!r} must be {kind.__name__}, got {value!r}"
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError(problem)
-    if kind is int:
-        if isinstance(value, bool):
-            raise ValueError(problem)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                raise ValueError(problem) from None
-        raise ValueError(problem)
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError(problem)
-        try:
-            result = float(value)
-        except ValueError:
-            raise ValueError(problem) from None
-        if not math.isfinite(result):
-            raise ValueError(f"rule {rule}: parameter {key!r} must be finite, got {value!r}")
-        return result
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            return ",".join(value)
-        raise ValueError(problem)
-    raise TypeError(f"rule {rule}: parameter {key!r} has an unsupported default {default!r}")
+class Rule(BaseRule[TensorTrace, RuleFinding | None]):
+    """A Debugger rule: a :class:`mlyard.rules.Rule` over a :class:`TensorTrace` whose
+    :meth:`evaluate` returns a :class:`RuleFinding` when it fires and ``None`` while it has
+    found no issue. Subclasses set ``name``, ``PARAMETERS`` and ``REQUIRES`` (the hook
+    collections the rule reads). Parameter values are converted by their declarations
+    (``"10"`` -> 10, ``"TRAIN"`` -> ``"train"`` for a mode); bad ones raise
+    :class:`~mlyard.errors.ValidationError` (a ``ValueError``) naming the rule and parameter.
+    """
 
-
-class Rule(ABC):
-    """A Debugger rule. Subclasses set ``name``, ``PARAMETERS`` (defaults), optionally
-    ``BOUNDS`` (inclusive ``(min, max)`` per numeric parameter, ``None`` = open),
-    ``CHOICES`` (allowed lower-case values per string parameter) and ``REQUIRES`` (the
-    collections the rule reads), and implement :meth:`evaluate`."""
-
-    name: ClassVar[str]
-    PARAMETERS: ClassVar[dict[str, Any]] = {}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {}
     REQUIRES: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **parameters: Any) -> None:
-        self.params: dict[str, Any] = self.validate_parameters(parameters, fill_defaults=True)
-
-    @classmethod
-    def validate_parameters(cls, parameters: Mapping[str, Any], *,
-                            fill_defaults: bool = False) -> dict[str, Any]:
-        """``parameters`` checked and coerced to their defaults' types (with the defaults
-        of the others added when ``fill_defaults``); ``ValueError`` naming the rule and the
-        bad parameter otherwise."""
-        unknown = sorted(set(parameters) - set(cls.PARAMETERS))
-        if unknown:
-            raise ValueError(f"rule {cls.name}: unknown parameter(s) {unknown}; allowed: "
-                             f"{sorted(cls.PARAMETERS)}")
-        given = {key: _coerce(cls.name, key, value, cls.PARAMETERS[key])
-                 for key, value in parameters.items()}
-        for key, choices in cls.CHOICES.items():
-            if key in given:
-                given[key] = given[key].strip().lower()
-                if given[key] not in choices:
-                    raise ValueError(f"rule {cls.name}: parameter {key!r} must be one of "
-                                     f"{list(choices)}, got {parameters[key]!r}")
-        for key, (low, high) in cls.BOUNDS.items():
-            if key not in given:
-                continue
-            if low is not None and given[key] < low:
-                raise ValueError(f"rule {cls.name}: parameter {key!r} must be >= {low}, "
-                                 f"got {given[key]!r}")
-            if high is not None and given[key] > high:
-                raise ValueError(f"rule {cls.name}: parameter {key!r} must be <= {high}, "
-                                 f"got {given[key]!r}")
-        return {**cls.PARAMETERS, **given} if fill_defaults else given
+    @property
+    def params(self) -> dict[str, Any]:
+        """The rule's effective parameters (the Debugger's name for :attr:`parameters`)."""
+        return self.parameters
 
     @classmethod
     def required_collections(cls, parameters: Mapping[str, Any] | None = None) -> frozenset[str]:
@@ -128,9 +56,6 @@ class Rule(ABC):
     @abstractmethod
     def evaluate(self, trace: TensorTrace) -> RuleFinding | None:
         """Check the trace; a finding when the rule fires, else ``None``."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.params})"
 
 
 def _fmt_steps(points: list[tuple[int, float]]) -> str:
@@ -147,11 +72,12 @@ class LossNotDecreasing(Rule):
     """
 
     name = "LossNotDecreasing"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"num_steps": 10, "diff_percent": 0.1,
-                                            "mode": "train"}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "num_steps": (1, None), "diff_percent": (0.0, 100.0)}
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"mode": MODES}
+    DESCRIPTION = "Checks whether the loss stops decreasing."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        integer("num_steps", 10, lo=1),
+        continuous("diff_percent", 0.1, lo=0.0, hi=100.0),
+        categorical("mode", "train", MODES, ignore_case=True),
+    )
     REQUIRES = ("losses",)
 
     def evaluate(self, trace: TensorTrace) -> RuleFinding | None:
@@ -178,10 +104,12 @@ class Overfit(Rule):
     are skipped."""
 
     name = "Overfit"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"start_step": 0, "patience": 1,
-                                            "ratio_threshold": 0.1}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "start_step": (0, None), "patience": (1, None), "ratio_threshold": (0.0, None)}
+    DESCRIPTION = "Checks whether the validation loss runs above the training loss."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        integer("start_step", 0, lo=0),
+        integer("patience", 1, lo=1),
+        continuous("ratio_threshold", 0.1, lo=0.0),
+    )
     REQUIRES = ("losses",)
 
     def evaluate(self, trace: TensorTrace) -> RuleFinding | None:
@@ -235,10 +163,12 @@ class Overtraining(Rule):
     happens at the earlier step."""
 
     name = "Overtraining"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"patience_train": 5, "patience_validation": 10,
-                                            "delta": 0.01}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "patience_train": (1, None), "patience_validation": (1, None), "delta": (0.0, None)}
+    DESCRIPTION = "Checks whether the validation or training loss stops improving."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        integer("patience_train", 5, lo=1),
+        integer("patience_validation", 10, lo=1),
+        continuous("delta", 0.01, lo=0.0),
+    )
     REQUIRES = ("losses",)
 
     def evaluate(self, trace: TensorTrace) -> RuleFinding | None:
@@ -262,8 +192,8 @@ class VanishingGradient(Rule):
     tensors, weighted by their number of finite elements, is below ``threshold``."""
 
     name = "VanishingGradient"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"threshold": 0.0000001}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {"threshold": (0.0, None)}
+    DESCRIPTION = "Checks whether the gradients become vanishingly small."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (continuous("threshold", 0.0000001, lo=0.0),)
     REQUIRES = ("gradients",)
 
     def __init__(self, **parameters: Any) -> None:
@@ -302,9 +232,12 @@ class ExplodingTensor(Rule):
     regression targets), while weights or gradients above ``threshold`` are not."""
 
     name = "ExplodingTensor"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"collection_names": "gradients,weights,losses",
-                                            "only_nan": False, "threshold": 1e8}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {"threshold": (0.0, None)}
+    DESCRIPTION = "Checks tensors for NaN, infinite or huge values."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        string("collection_names", "gradients,weights,losses"),
+        boolean("only_nan", False),
+        continuous("threshold", 1e8, lo=0.0),
+    )
 
     def __init__(self, **parameters: Any) -> None:
         super().__init__(**parameters)
@@ -316,14 +249,13 @@ class ExplodingTensor(Rule):
         return [c.strip() for c in value.split(",") if c.strip()]
 
     @classmethod
-    def validate_parameters(cls, parameters: Mapping[str, Any], *,
-                            fill_defaults: bool = False) -> dict[str, Any]:
-        """As :meth:`Rule.validate_parameters`; ``collection_names`` must name at least one
+    def check_parameters(cls, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """As :meth:`Rule.check_parameters`; ``collection_names`` must name at least one
         collection."""
-        values = super().validate_parameters(parameters, fill_defaults=fill_defaults)
+        values = super().check_parameters(parameters)
         if "collection_names" in values and not cls._names(values["collection_names"]):
-            raise ValueError(f"rule {cls.name}: parameter 'collection_names' must name at "
-                             "least one collection")
+            raise ValidationError(f"rule {cls.name}: parameter 'collection_names' must name "
+                                  "at least one collection")
         return values
 
     def _problem(self, record: TensorRecord) -> str | None:
@@ -389,10 +321,12 @@ class PoorWeightInitialization(Rule):
     """
 
     name = "PoorWeightInitialization"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"threshold": 10.0, "distribution_range": 0.001,
-                                            "steps": 1}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "threshold": (1.0, None), "distribution_range": (0.0, None), "steps": (1, None)}
+    DESCRIPTION = "Checks whether the initial weights are constant or badly scaled."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        continuous("threshold", 10.0, lo=1.0),
+        continuous("distribution_range", 0.001, lo=0.0),
+        integer("steps", 1, lo=1),
+    )
     REQUIRES = ("weights",)
 
     def __init__(self, **parameters: Any) -> None:
@@ -450,9 +384,11 @@ class ClassImbalance(Rule):
     Only classes seen at least once count (a class never seen is unknown to the rule)."""
 
     name = "ClassImbalance"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"threshold_imbalance": 10.0, "samples": 500}
-    BOUNDS: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "threshold_imbalance": (1.0, None), "samples": (1, None)}
+    DESCRIPTION = "Checks whether the training labels are strongly imbalanced."
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        continuous("threshold_imbalance", 10.0, lo=1.0),
+        integer("samples", 500, lo=1),
+    )
     REQUIRES = ("labels",)
 
     def evaluate(self, trace: TensorTrace) -> RuleFinding | None:

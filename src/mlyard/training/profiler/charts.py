@@ -1,5 +1,5 @@
-"""PNG charts of the profiler report, drawn like the evaluation charts (matplotlib Agg canvas,
-no pyplot; see :mod:`mlyard.evaluation.plots`). Each returns None when it has nothing to show.
+"""PNG charts of the profiler report, drawn with :mod:`mlyard.reports.charts` (matplotlib Agg
+canvas, no pyplot). Each returns None when it has nothing to show.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mlyard.reports.charts import new_figure, plain, png
 from mlyard.training.profiler.data import ProfileData, number
 
 _TITLE_CHARS = 80
@@ -17,8 +18,6 @@ def utilization_png(data: ProfileData, title: str) -> bytes | None:
     """CPU, iowait and memory (and each GPU's utilisation and memory) in percent over time."""
     if not data.system:
         return None
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
     t0 = float(data.system[0]["time"])
     xs = [float(s["time"]) - t0 for s in data.system]
 
@@ -31,7 +30,7 @@ def utilization_png(data: ProfileData, title: str) -> bytes | None:
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], label=label, **style)
 
-    fig = _new_figure(9.0, 4.0)
+    fig = new_figure(9.0, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     line(ax, "cpu_percent", "CPU", linewidth=1.5)
     line(ax, "memory_percent", "memory", linewidth=1.5)
@@ -64,7 +63,7 @@ def utilization_png(data: ProfileData, title: str) -> bytes | None:
     ax.set_title(plain(title, _TITLE_CHARS))
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def step_durations_png(
@@ -73,9 +72,7 @@ def step_durations_png(
     """Step duration against step number per rank, outliers marked with red crosses."""
     if not data.steps():
         return None
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
-    fig = _new_figure(9.0, 4.0)
+    fig = new_figure(9.0, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     for rank in data.ranks:
         steps = data.steps(rank)
@@ -109,7 +106,7 @@ def step_durations_png(
     if len(data.ranks) > 1 or points:
         ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png(fig)
 
 
 def dataloader_share_png(data: ProfileData, title: str) -> bytes | None:
@@ -127,9 +124,7 @@ def dataloader_share_png(data: ProfileData, title: str) -> bytes | None:
             shares.append((f"rank {rank}", loading, 100.0 - loading))
     if not shares:
         return None
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
-    fig = _new_figure(8.0, 1.2 + 0.5 * len(shares))
+    fig = new_figure(8.0, 1.2 + 0.5 * len(shares))
     ax = fig.add_subplot(1, 1, 1)
     labels = [s[0] for s in shares]
     loading_values = [s[1] for s in shares]
@@ -150,7 +145,7 @@ def dataloader_share_png(data: ProfileData, title: str) -> bytes | None:
     ax.set_xlabel("Share of step time (%)")
     ax.set_title(plain(title, _TITLE_CHARS))
     ax.legend(loc="lower right", fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def top_ops_png(ops: Sequence[dict[str, Any]], title: str, limit: int = 15) -> bytes | None:
@@ -162,9 +157,7 @@ def top_ops_png(ops: Sequence[dict[str, Any]], title: str, limit: int = 15) -> b
     ]
     if not rows:
         return None
-    from mlyard.evaluation.plots import _new_figure, _png, plain
-
-    fig = _new_figure(8.0, 1.2 + 0.3 * len(rows))
+    fig = new_figure(8.0, 1.2 + 0.3 * len(rows))
     ax = fig.add_subplot(1, 1, 1)
     names = [plain(name, _OP_CHARS) for name, _ in reversed(rows)]
     values = [value / 1000.0 for _, value in reversed(rows)]
@@ -173,4 +166,4 @@ def top_ops_png(ops: Sequence[dict[str, Any]], title: str, limit: int = 15) -> b
     ax.set_xlabel("Self CPU time (ms) in the traced steps")
     ax.set_title(plain(title, _TITLE_CHARS))
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return png(fig)

@@ -15,15 +15,24 @@ report.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import math
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from mlyard.core.records import RuleEvaluationStatus
+from mlyard.reports import (
+    cell,
+    escape,
+    heading,
+    image,
+    jsonable,
+    note,
+    page,
+    records_table,
+    table,
+    write_json,
+)
 from mlyard.training.profiler import charts
 from mlyard.training.profiler.config import ProfilerConfig
 from mlyard.training.profiler.data import ProfileData, number
@@ -45,24 +54,8 @@ _STATUS_COLOURS = {
 }
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` with non-finite floats as None, enums as their value, paths and other
-    objects as strings: safe for ``json.dumps(allow_nan=False)``."""
-    if isinstance(value, Enum):
-        return jsonable(value.value)
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    return str(value)
-
-
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    write_json(path, jsonable(data))
 
 
 def evaluate_rules(
@@ -85,60 +78,34 @@ def evaluate_rules(
 
 # ---------------------------------------------------------------------- HTML pieces
 def _status(status: RuleEvaluationStatus) -> str:
-    from mlyard.evaluation.report import _e
-
     colour = _STATUS_COLOURS.get(status, "#444")
-    return f"<span style='color:{colour};font-weight:600'>{_e(status)}</span>"
-
-
-def _cell(value: Any) -> str:
-    from mlyard.evaluation.report import _e
-
-    if isinstance(value, float):
-        return _e(f"{value:.6g}")
-    if isinstance(value, dict | list):
-        return _e(json.dumps(jsonable(value)))
-    return _e("" if value is None else value)
-
-
-def _records_table(records: Sequence[Mapping[str, Any]]) -> str:
-    from mlyard.evaluation.report import _table
-
-    header: list[str] = []
-    for record in records:
-        header.extend(k for k in record if k not in header)
-    rows = [[_cell(r.get(k)) for k in header] for r in records[:_MAX_TABLE_ROWS]]
-    return _table(header, rows)
+    return f"<span style='color:{colour};font-weight:600'>{escape(status)}</span>"
 
 
 def _details_html(details: Mapping[str, Any]) -> str:
     """Scalars in one key/value table; mappings and lists of records as their own tables."""
-    from mlyard.evaluation.report import _e, _table
-
     if not details:
-        return "<p class='note'>No details.</p>"
+        return note("No details.")
     scalars: list[list[str]] = []
     blocks: list[str] = []
     for key, value in details.items():
         if isinstance(value, Mapping) and value:
             if all(isinstance(v, Mapping) for v in value.values()):
                 records = [{"": k, **v} for k, v in value.items()]
-                blocks.append(f"<h3>{_e(key)}</h3>" + _records_table(records))
+                blocks.append(heading(key, 3) + records_table(records, _MAX_TABLE_ROWS))
             else:
-                rows = [[_e(k), _cell(v)] for k, v in value.items()]
-                blocks.append(f"<h3>{_e(key)}</h3>" + _table(None, rows))
+                rows = [[escape(k), cell(v)] for k, v in value.items()]
+                blocks.append(heading(key, 3) + table(None, rows))
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-            blocks.append(f"<h3>{_e(key)}</h3>" + _records_table(value))
+            blocks.append(heading(key, 3) + records_table(value, _MAX_TABLE_ROWS))
         else:
-            scalars.append([_e(key), _cell(value)])
-    head = _table(None, scalars) if scalars else ""
+            scalars.append([escape(key), cell(value)])
+    head = table(None, scalars) if scalars else ""
     return head + "".join(blocks)
 
 
 def _chart(png: bytes | None, alt: str, missing: str) -> str:
-    from mlyard.evaluation.report import _e, _img
-
-    return _img(png, alt) if png is not None else f"<p class='note'>{_e(missing)}</p>"
+    return image(png, alt) if png is not None else note(missing)
 
 
 def _ms(microseconds: Any) -> str:
@@ -147,12 +114,10 @@ def _ms(microseconds: Any) -> str:
 
 
 def _ops_table(ops: Sequence[Mapping[str, Any]]) -> str:
-    from mlyard.evaluation.report import _e, _table
-
     if not ops:
-        return (
-            "<p class='note'>No operator trace: torch was not used, tracing was off "
-            "(framework_num_steps = 0) or the run ended before the traced steps.</p>"
+        return note(
+            "No operator trace: torch was not used, tracing was off "
+            "(framework_num_steps = 0) or the run ended before the traced steps."
         )
     cuda = any("self_cuda_time_us" in op for op in ops)
     header = ["operator", "calls", "self CPU (ms)", "CPU total (ms)"]
@@ -161,15 +126,15 @@ def _ops_table(ops: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for op in ops:
         row = [
-            _e(op.get("name", "?")),
-            _cell(op.get("count")),
+            escape(op.get("name", "?")),
+            cell(op.get("count")),
             _ms(op.get("self_cpu_time_us")),
             _ms(op.get("cpu_time_us")),
         ]
         if cuda:
             row += [_ms(op.get("self_cuda_time_us")), _ms(op.get("cuda_time_us"))]
         rows.append(row)
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def _html(
@@ -178,25 +143,23 @@ def _html(
     results: Mapping[str, tuple[dict[str, Any], ProfilerRuleResult]],
     generated_at: str,
 ) -> str:
-    from mlyard.evaluation.report import _e, _page, _table
-
     steps = data.steps()
     times = data.series("time")
     facts = [
-        ["generated", _e(generated_at)],
-        ["profile folder", _e(data.out_dir)],
+        ["generated", escape(generated_at)],
+        ["profile folder", escape(data.out_dir)],
         ["system samples", str(len(data.system))],
         ["sampled seconds", f"{times[-1] - times[0]:.1f}" if len(times) > 1 else "0"],
-        ["GPUs", _e(", ".join(map(str, data.gpu_indices())) or "none")],
-        ["ranks", _e(", ".join(map(str, data.ranks)) or "none")],
+        ["GPUs", escape(", ".join(map(str, data.gpu_indices())) or "none")],
+        ["ranks", escape(", ".join(map(str, data.ranks)) or "none")],
         ["steps recorded", str(len(steps))],
     ]
     summary = [
         [
-            f"<a href='#rule-{_e(name)}'>{_e(name)}</a>",
+            f"<a href='#rule-{escape(name)}'>{escape(name)}</a>",
             _status(r.status),
             str(r.triggers),
-            _e(r.message),
+            escape(r.message),
         ]
         for name, (_, r) in results.items()
     ]
@@ -208,30 +171,32 @@ def _html(
         outliers = StepOutlier().outliers(data)[0]
     ops = data.top_ops()
     sections = [
-        _table(None, facts),
-        "<h2>Rules</h2>",
-        "<p class='note'>Triggers: how many times (windows, samples, steps or ranks) a rule's "
-        "condition held; a rule reports IssuesFound when it triggered at least once.</p>",
-        _table(["rule", "status", "triggers", "message"], summary),
-        "<h2>System utilisation</h2>",
+        table(None, facts),
+        heading("Rules"),
+        note(
+            "Triggers: how many times (windows, samples, steps or ranks) a rule's "
+            "condition held; a rule reports IssuesFound when it triggered at least once."
+        ),
+        table(["rule", "status", "triggers", "message"], summary),
+        heading("System utilisation"),
         _chart(
             charts.utilization_png(data, "Utilisation over time"),
             "Utilisation over time",
             "No system samples.",
         ),
-        "<h2>Step durations</h2>",
+        heading("Step durations"),
         _chart(
             charts.step_durations_png(data, outliers, "Step duration"),
             "Step durations",
             "No steps recorded.",
         ),
-        "<h2>Data loading against compute</h2>",
+        heading("Data loading against compute"),
         _chart(
             charts.dataloader_share_png(data, "Share of step time"),
             "Data loading against compute",
             "No data-loading times (the loop does not call dataloader_done()).",
         ),
-        "<h2>Top operators</h2>",
+        heading("Top operators"),
         _chart(
             charts.top_ops_png(ops, "Self CPU time of the top operators"),
             "Top operators by self CPU time",
@@ -242,16 +207,16 @@ def _html(
     for name, (parameters, result) in results.items():
         rule = PROFILER_RULES[name]
         sections += [
-            f"<h2 id='rule-{_e(name)}'>{_e(name)}</h2>",
-            f"<p>{_e(rule.DESCRIPTION)}</p>",
+            heading(name, 2, anchor=f"rule-{name}"),
+            f"<p>{escape(rule.DESCRIPTION)}</p>",
             f"<p>Status: {_status(result.status)}, triggers: {result.triggers}.</p>",
-            f"<p>{_e(result.message)}</p>",
-            "<h3>Parameters</h3>",
-            _table(["parameter", "value"], [[_e(k), _cell(v)] for k, v in parameters.items()]),
-            "<h3>Details</h3>",
+            f"<p>{escape(result.message)}</p>",
+            heading("Parameters", 3),
+            table(["parameter", "value"], [[escape(k), cell(v)] for k, v in parameters.items()]),
+            heading("Details", 3),
             _details_html(result.details),
         ]
-    return _page(title, sections)
+    return page(title, sections)
 
 
 def build_report(

@@ -1,4 +1,5 @@
-"""The profiler rule contract, its result, and the sampling helpers rules share.
+"""The profiler rule contract, its result, the parameters rules share and the sampling
+helpers.
 
 Rules run once over a finished (or stopped) job's profile, not continuously as SageMaker's
 rule containers do, so ``scan_interval_us`` parameters are accepted for compatibility and shown
@@ -16,13 +17,14 @@ A result is ``IssuesFound`` exactly when ``triggers`` > 0.
 
 from __future__ import annotations
 
-import math
-from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
+from mlyard.core.params import InvalidValue, Parameter, continuous, integer
 from mlyard.core.records import RuleEvaluationStatus
+from mlyard.rules import Rule
 from mlyard.training.profiler.data import ProfileData
 
 T = TypeVar("T")
@@ -30,8 +32,8 @@ T = TypeVar("T")
 NO_GPU = "no GPU used"
 NO_DATA = "no data"
 
-_INT_PARAMETERS = frozenset({"patience", "window", "n_outliers", "scan_interval_us"})
-_MODES = (None, "TRAIN", "EVAL")
+_KIND_WORDS = {"integer": "an integer", "continuous": "a number", "boolean": "true or false",
+               "string": "a string", "categorical": "a choice"}
 
 
 @dataclass(frozen=True)
@@ -66,40 +68,42 @@ class ProfilerRuleResult:
         }
 
 
-class ProfilerRule(ABC):
-    """A check over a job's profile. Subclasses set :attr:`name`, :attr:`PARAMETERS` (SageMaker's
-    names and defaults where SageMaker has the rule parameter) and :attr:`DESCRIPTION`, and
-    implement :meth:`evaluate`, which must return a result on any data, empty included."""
+class ProfilerRule(Rule[ProfileData, ProfilerRuleResult]):
+    """A check over a job's profile: a :class:`mlyard.rules.Rule` whose :meth:`evaluate`
+    must return a result on any data, empty included. Subclasses set :attr:`name`,
+    :attr:`PARAMETERS` (SageMaker's names and defaults where SageMaker has the rule parameter;
+    numbers are ``>= 0``) and :attr:`DESCRIPTION`.
 
-    name: ClassVar[str]
-    PARAMETERS: ClassVar[dict[str, Any]]
-    DESCRIPTION: ClassVar[str] = ""
-
-    def __init__(self, **parameters: Any) -> None:
-        self.parameters: dict[str, Any] = {**self.PARAMETERS, **self.check_parameters(parameters)}
+    Bad parameters raise :class:`~mlyard.errors.ValidationError` in the profiler's words
+    (``rule StepOutlier: stddev must be a number, got 'x'``)."""
 
     @classmethod
-    def check_parameters(cls, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        """``parameters`` validated against :attr:`PARAMETERS`; raises ValueError naming the
-        rule, the offending parameter and the accepted ones."""
-        known = ", ".join(sorted(cls.PARAMETERS))
-        checked: dict[str, Any] = {}
-        for key, value in parameters.items():
-            if key not in cls.PARAMETERS:
-                raise ValueError(f"rule {cls.name} has no parameter {key!r} (known: {known})")
-            if key == "mode":
-                if value not in _MODES:
-                    raise ValueError(f"rule {cls.name}: mode must be None, 'TRAIN' or 'EVAL'")
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"rule {cls.name}: {key} must be a number, got {value!r}")
-            elif not math.isfinite(value) or value < 0:
-                raise ValueError(f"rule {cls.name}: {key} must be finite and >= 0, got {value}")
-            elif key in _INT_PARAMETERS and not isinstance(value, int):
-                raise ValueError(f"rule {cls.name}: {key} must be an integer, got {value}")
-            elif key == "window" and value < 1:
-                raise ValueError(f"rule {cls.name}: window must be >= 1")
-            checked[key] = value
-        return checked
+    def unknown_parameters_message(cls, unknown: Sequence[str]) -> str:
+        """``rule <name> has no parameter '<key>' (known: ...)``."""
+        names = ", ".join(repr(k) for k in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        return (f"rule {cls.name} has no parameter{plural} {names} "
+                f"(known: {', '.join(sorted(cls.declared()))})")
+
+    @classmethod
+    def invalid_value_message(cls, problem: InvalidValue) -> str:
+        """``rule <name>: <key> must be ...``."""
+        p = problem.parameter
+        head = f"rule {cls.name}: {p.name} must be"
+        got = f", got {problem.value!r}"
+        if problem.reason == "choice":
+            *rest, last = (repr(c) for c in p.choices)
+            return f"{head} {', '.join(rest)} or {last}" if rest else f"{head} {last}"
+        if problem.reason == "type":
+            return f"{head} {_KIND_WORDS[p.kind]}{got}"
+        finite = "finite and " if p.kind == "continuous" else ""
+        if problem.reason == "finite":
+            if p.min_value is None:
+                return f"{head} finite{got}"
+            return f"{head} finite and >= {p.min_value:g}{got}"
+        sign = ">=" if problem.reason == "below" else "<="
+        bound = problem.bound if problem.bound is not None else 0.0
+        return f"{head} {finite}{sign} {bound:g}{got}"
 
     def p(self, key: str) -> float:
         """Numeric parameter ``key`` as a float."""
@@ -108,6 +112,27 @@ class ProfilerRule(ABC):
     @abstractmethod
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
         """Check ``data``; never raises on missing or odd data."""
+
+
+def scan_interval_us(default: int) -> Parameter:
+    """The ``scan_interval_us`` parameter of every profiler rule: accepted for compatibility
+    with SageMaker and shown in the report, without effect here (see the module notes)."""
+    return integer("scan_interval_us", default, lo=0)
+
+
+def patience(default: int = 1000) -> Parameter:
+    """The ``patience`` parameter: samples skipped at the start (see :func:`after_patience`)."""
+    return integer("patience", default, lo=0)
+
+
+def window(default: int) -> Parameter:
+    """The ``window`` parameter: samples per evaluated window (see :func:`windows`)."""
+    return integer("window", default, lo=1)
+
+
+def threshold(name: str, default: float) -> Parameter:
+    """A non-negative threshold (a percentage, a ratio, seconds, ...)."""
+    return continuous(name, default, lo=0)
 
 
 def after_patience(values: Sequence[T], patience: int) -> tuple[list[T], int]:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+from mlyard.core.params import Parameter, categorical, integer
 from mlyard.training.profiler.data import ProfileData, median, number, numbers, percentile
 from mlyard.training.profiler.rules.base import (
     NO_DATA,
     ProfilerRule,
     ProfilerRuleResult,
     rounded,
+    scan_interval_us,
+    threshold,
 )
 
 SCAN = 60_000_000
@@ -35,12 +38,12 @@ class Dataloader(ProfilerRule):
     processes) but does not trigger, since CPU-only jobs often load data in the main process."""
 
     name = "Dataloader"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "min_threshold": 70,
-        "max_threshold": 200,
-        "share_threshold": 10,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("min_threshold", 70),
+        threshold("max_threshold", 200),
+        threshold("share_threshold", 10),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether data loading takes a large share of each step."
 
     def _workers(self, data: ProfileData) -> dict[str, Any]:
@@ -125,7 +128,10 @@ class MaxInitializationTime(ProfilerRule):
     start is not counted then."""
 
     name = "MaxInitializationTime"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"threshold": 20, "scan_interval_us": SCAN}
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("threshold", 20),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether the job takes long to reach its first training step."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -185,7 +191,7 @@ class OverallFrameworkMetrics(ProfilerRule):
     the top operators of the traced steps."""
 
     name = "OverallFrameworkMetrics"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"scan_interval_us": SCAN}
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (scan_interval_us(SCAN),)
     DESCRIPTION = "Summarises step times, data loading against compute and the top operators."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -243,12 +249,12 @@ class StepOutlier(ProfilerRule):
     here any outlier triggers)."""
 
     name = "StepOutlier"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "stddev": 3,
-        "mode": None,
-        "n_outliers": 10,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("stddev", 3),
+        categorical("mode", None, (None, "TRAIN", "EVAL")),
+        integer("n_outliers", 10, lo=0),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks for steps much slower than the others."
 
     def outliers(self, data: ProfileData) -> tuple[list[dict[str, Any]], dict[str, Any]]:

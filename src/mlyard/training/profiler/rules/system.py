@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from mlyard.core.params import Parameter
 from mlyard.training.profiler.data import ProfileData, median, number, numbers, percentile
 from mlyard.training.profiler.rules.base import (
     NO_DATA,
@@ -17,7 +18,11 @@ from mlyard.training.profiler.rules.base import (
     ProfilerRule,
     ProfilerRuleResult,
     after_patience,
+    patience,
     rounded,
+    scan_interval_us,
+    threshold,
+    window,
     windows,
 )
 
@@ -70,14 +75,14 @@ class BatchSize(ProfilerRule):
     """
 
     name = "BatchSize"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "cpu_threshold_p95": 70,
-        "gpu_threshold_p95": 70,
-        "gpu_memory_threshold_p95": 70,
-        "patience": 1000,
-        "window": 500,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("cpu_threshold_p95", 70),
+        threshold("gpu_threshold_p95", 70),
+        threshold("gpu_memory_threshold_p95", 70),
+        patience(),
+        window(500),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether the hardware is under-used, so that a larger batch would help."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -145,13 +150,13 @@ class CPUBottleneck(ProfilerRule):
     samples. Needs a GPU."""
 
     name = "CPUBottleneck"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "threshold": 50,
-        "gpu_threshold": 10,
-        "cpu_threshold": 90,
-        "patience": 1000,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("threshold", 50),
+        threshold("gpu_threshold", 10),
+        threshold("cpu_threshold", 90),
+        patience(),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether a busy CPU leaves the GPU idle."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -197,12 +202,12 @@ class GPUMemoryIncrease(ProfilerRule):
     relative to the first window when the GPU's total is unknown."""
 
     name = "GPUMemoryIncrease"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "increase": 5,
-        "patience": 1000,
-        "window": 10,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("increase", 5),
+        patience(),
+        window(10),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether GPU memory use grows during training."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -249,13 +254,13 @@ class IOBottleneck(ProfilerRule):
     ``threshold`` percent of the samples. Needs iowait, which Linux reports."""
 
     name = "IOBottleneck"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "threshold": 50,
-        "io_threshold": 50,
-        "gpu_threshold": 10,
-        "patience": 1000,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("threshold", 50),
+        threshold("io_threshold", 50),
+        threshold("gpu_threshold", 10),
+        patience(),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether training waits on disk or network I/O."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -305,11 +310,11 @@ class LoadBalancing(ProfilerRule):
     ``(max - min) / max`` exceeds ``threshold``."""
 
     name = "LoadBalancing"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "threshold": 0.5,
-        "patience": 1000,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("threshold", 0.5),
+        patience(),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether GPUs or ranks carry unequal work."
 
     @staticmethod
@@ -374,13 +379,13 @@ class LowGPUUtilization(ProfilerRule):
     (fluctuating)."""
 
     name = "LowGPUUtilization"
-    PARAMETERS: ClassVar[dict[str, Any]] = {
-        "threshold_p95": 70,
-        "threshold_p5": 10,
-        "window": 500,
-        "patience": 1000,
-        "scan_interval_us": SCAN,
-    }
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (
+        threshold("threshold_p95", 70),
+        threshold("threshold_p5", 10),
+        window(500),
+        patience(),
+        scan_interval_us(SCAN),
+    )
     DESCRIPTION = "Checks whether GPU utilisation is low or fluctuates."
 
     def evaluate(self, data: ProfileData) -> ProfilerRuleResult:
@@ -436,7 +441,7 @@ class OverallSystemUsage(ProfilerRule):
     """A summary, never an issue: p50/p95/p99/max of CPU, memory, GPU and I/O figures."""
 
     name = "OverallSystemUsage"
-    PARAMETERS: ClassVar[dict[str, Any]] = {"scan_interval_us": SCAN}
+    PARAMETERS: ClassVar[tuple[Parameter, ...]] = (scan_interval_us(SCAN),)
     DESCRIPTION = "Summarises CPU, memory, GPU and I/O utilisation."
 
     FIELDS: ClassVar[tuple[str, ...]] = (
