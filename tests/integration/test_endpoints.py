@@ -199,16 +199,16 @@ def test_bad_requests_change_nothing(env: tuple[Server, EndpointsClient]) -> Non
             client.update_weights_and_capacities("guarded", desired)
     assert client.describe_endpoint("guarded")["ProductionVariants"] == \
         before["ProductionVariants"]
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="at least one production variant needs a weight"):
         client.create_endpoint_config({"EndpointConfigName": "x", "ProductionVariants": [
             _variant("A", "bt-a", 0)]})
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="no model named 'no-such-model'"):
         client.create_endpoint_config({"EndpointConfigName": "x", "ProductionVariants": [
             _variant("A", "no-such-model")]})
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match="an endpoint named 'guarded' already exists"):
         client.create_endpoint("guarded", "guarded-cfg")
     client.delete_endpoint("guarded")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="no endpoint named 'guarded'"):
         client.describe_endpoint("guarded")
 
 
@@ -381,7 +381,7 @@ def test_boto3_sagemaker_runtime_client_works_unchanged(
                                        Body=json.dumps(REVIEW))
     assert response["InvokedProductionVariant"] == "B"
     assert [p["label"][0] for p in json.loads(response["Body"].read())] == ["pos", "neg"]
-    with pytest.raises(ClientError) as err:
+    with pytest.raises(ClientError, match="malformed JSON") as err:
         runtime.invoke_endpoint(EndpointName="boto", ContentType="application/json",
                                 Body=b"{broken")
     assert err.value.response["Error"]["Code"] == "ValidationError"

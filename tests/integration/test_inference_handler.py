@@ -242,9 +242,9 @@ def test_defaults_serve_a_torchscript_model(tmp_path: Path) -> None:
     assert ctype == "application/json" and json.loads(body) == [[1.5], [-1.5]]
     body, ctype = model.invoke_raw(b"1,1\n0,2\n", "text/csv", "text/csv")
     assert ctype == "text/csv" and body.decode().split() == ["1.5", "-1.5"]
-    with pytest.raises(UnsupportedMediaType):
+    with pytest.raises(UnsupportedMediaType, match="'application/xml' is not supported"):
         model.invoke_raw(b"x", "application/xml", "application/json")
-    with pytest.raises(NotAcceptable):
+    with pytest.raises(NotAcceptable, match="accept 'image/png' names no supported type"):
         model.invoke_raw(b"[[1, 1]]", "application/json", "image/png")
     with pytest.raises(ModelError, match="predict_fn raised"):
         model.invoke_raw(b"[[1, 1, 1]]", "application/json", "application/json")

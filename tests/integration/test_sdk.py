@@ -39,7 +39,7 @@ def test_estimator_model_transformer(ws: Workspace, tmp_path: Path) -> None:
 def test_sdk_errors(ws: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="exactly one"):
         mlyard.Estimator()
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="no model named 'no-such-model'"):
         mlyard.Model("no-such-model")
     bad = tmp_path / "bad.txt"
     bad.write_text("no labels here\n")
@@ -64,7 +64,7 @@ def test_deploy_starts_a_server_and_predicts(ws: Workspace, tmp_path: Path) -> N
         desc = predictor.describe()
         assert desc["ProductionVariants"][0]["CurrentInstanceCount"] == 2
         predictor.delete_endpoint()
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFoundError, match="no endpoint named 'dep-ep'"):
             predictor.describe()
     finally:
         stop_server(ws.settings)
@@ -100,7 +100,8 @@ def test_processor_runs_a_script_with_inputs_and_outputs(ws: Workspace, tmp_path
     with pytest.raises(ValidationError, match="input 'raw'"):
         proc.run(inputs={"raw": tmp_path / "missing.txt"}, outputs=["clean"],
                  job_name="prep-2")
-    with pytest.raises(JobFailedError):
+    with pytest.raises(JobFailedError,
+                       match=r"job 'prep-3' ended Failed: .*--repeat: invalid int value"):
         proc.run(inputs={"raw": raw}, outputs=["clean"], arguments=["--repeat", "x"],
                  job_name="prep-3")
     assert [j.name for j in ws.store.list_jobs()] == ["prep-3", "prep-1"]

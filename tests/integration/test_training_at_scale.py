@@ -16,7 +16,7 @@ from mlyard.core.jobs import describe_job, submit_job, wait_for_job
 from mlyard.core.records import JobStatus
 from mlyard.core.specs import Channel, ResourceConfig
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import NotFoundError, ValidationError
 from mlyard.testing.algorithms import make_text_dataset
 from mlyard.testing.tiny_bert import make_tiny_bert
 from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
@@ -168,7 +168,7 @@ def test_a_dying_worker_fails_the_job_with_its_error(ws: Workspace, tmp_path: Pa
     assert rec.status is JobStatus.FAILED
     assert "worker rank 1 (algo-1) exited with code 1" in (rec.failure_reason or "")
     assert "cannot read its shard" in (rec.failure_reason or "")
-    with pytest.raises(Exception):  # noqa: B017 - no model registered for a failed job
+    with pytest.raises(NotFoundError, match="no model named 'dies'"):  # none for a failed job
         ws.store.get_model("dies")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -218,17 +219,19 @@ def test_renderings(metrics: MetricsRecorder) -> None:
     table = report.summary_table()
     assert weird in table and "Recommendation [accuracy against ground truth]" in table
     assert "95% CI" in table
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="the report has no variant 'nope'"):
         report.variant("nope")
 
 
 def test_bad_arguments(metrics: MetricsRecorder) -> None:
-    for kwargs in ({"alpha": 0.0}, {"alpha": 1.5}, {"window": 0}):
-        with pytest.raises(ValidationError):
+    for kwargs, message in (({"alpha": 0.0}, "alpha must be between 0 and 1, got 0.0"),
+                            ({"alpha": 1.5}, "alpha must be between 0 and 1, got 1.5"),
+                            ({"window": 0}, "window must be > 0 seconds, got 0")):
+        with pytest.raises(ValidationError, match=re.escape(message)):
             ab_report(metrics, "ep", ["A"], **kwargs)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="needs at least one variant"):
         ab_report(metrics, "ep", [])
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"variant names repeat: \['A', 'A'\]"):
         ab_report(metrics, "ep", ["A", "A"])
 
 
@@ -290,5 +293,5 @@ def test_load_ground_truth_errors(tmp_path: Path, name: str, text: str, match: s
 
 
 def test_load_ground_truth_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=r"nope\.csv does not exist"):
         load_ground_truth(tmp_path / "nope.csv")

@@ -150,7 +150,7 @@ def test_predict_wire_format_and_odd_inputs(tmp_path: Path) -> None:
     assert model.predict([{"text": "laptop code"}])[0]["label"] == ["tech"]
     assert model.predict_fasttext(["laptop code"])[0]["label"] == ["__label__tech"]
     assert model.predict_proba([]).shape == (0, 3)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"predicts from strings.*got int"):
         model.predict_proba([42])
 
 

@@ -55,7 +55,7 @@ def test_saved_query_and_ctas(ws: Workspace, files: dict[str, Path]) -> None:
     assert (local / "query.sql").read_text().startswith("SELECT")
     cat.create_table_as("pos", "SELECT * FROM r WHERE sentiment = 1")
     assert int(cat.sql("SELECT COUNT(*) AS n FROM pos").frame["n"][0]) == 2
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match=r"table default\.pos already exists"):
         cat.create_table_as("pos", "SELECT * FROM r")
     assert int(cat.sql("SELECT COUNT(*) AS n FROM pos").frame["n"][0]) == 2
 
@@ -75,7 +75,7 @@ def test_errors(ws: Workspace, files: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot read"):
         cat.register_table("x", broken)
     cat.register_table("r", files["csv"])
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match=r"table default\.r already exists"):
         cat.register_table("r", files["parquet"])
     assert cat.table("r").format == "csv"
     with pytest.raises(SQLQueryError, match="SQL error"):
@@ -85,5 +85,5 @@ def test_errors(ws: Workspace, files: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(SQLQueryError, match="empty"):
         cat.sql("  ")
     cat.drop_table("r")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=r"no table default\.r"):
         cat.drop_table("r")

@@ -86,7 +86,7 @@ def test_a_failed_write_leaves_no_checkpoint(tmp_path: Path) -> None:
         (folder / "state.bin").write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk full"):
         mgr.save(2, 1, boom)
     assert [p.name for p in tmp_path.iterdir() if p.name != ".mlyard-saves"] \
         == ["checkpoint-000000001"]

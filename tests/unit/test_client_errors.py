@@ -43,11 +43,12 @@ def test_code_not_status_picks_the_class(cls: type[MlyardError]) -> None:
 
 
 def test_subclasses_come_back_as_themselves() -> None:
-    with pytest.raises(UnsupportedMediaType):
+    with pytest.raises(UnsupportedMediaType, match="UnsupportedMediaType: x"):
         raise_for_error(_response(415, {"ErrorCode": "UnsupportedMediaType", "Message": "x"}))
-    with pytest.raises(NotAcceptable):
+    with pytest.raises(NotAcceptable, match="NotAcceptable: x"):
         raise_for_error(_response(406, {"ErrorCode": "NotAcceptable", "Message": "x"}))
-    with pytest.raises(ValidationError):  # still a ValidationError for older callers
+    # still a ValidationError for older callers
+    with pytest.raises(ValidationError, match="UnsupportedMediaType: x"):
         raise_for_error(_response(415, {"ErrorCode": "UnsupportedMediaType", "Message": "x"}))
     with pytest.raises(NotFoundError, match="ResourceNotFound: no endpoint"):
         raise_for_error(_response(404, {"ErrorCode": "ResourceNotFound",

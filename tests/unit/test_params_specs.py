@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mlyard.core.kinds import spec_from_dict
@@ -61,7 +63,7 @@ def test_assignments() -> None:
 def test_job_names() -> None:
     assert check_job_name("bt-1") == "bt-1"
     for bad in ("", "-x", "a_b", "x" * 64, "a--"):
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError, match=re.escape(f"invalid job name {bad!r}")):
             check_job_name(bad)
 
 

@@ -257,7 +257,7 @@ def test_system_monitor_survives_a_dead_root(tmp_path: Path) -> None:
     monitor.stop()
     assert sample["process_cpu_percent"] == 0.0
     assert sample["process_rss_bytes"] == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="interval_seconds must be > 0"):
         SystemMonitor(tmp_path, interval_seconds=0)
 
 
@@ -312,7 +312,7 @@ def test_step_profiler_without_tracing_and_failed_steps(tmp_path: Path) -> None:
     profiler.step_end()  # no dataloader_done: data loading unknown
     with pytest.raises(StopIteration), profiler.step(1):
         raise StopIteration
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"step_end\(\) without step_start\(\)"):
         profiler.step_end()
     profiler.close()
     records = [
@@ -323,7 +323,7 @@ def test_step_profiler_without_tracing_and_failed_steps(tmp_path: Path) -> None:
     assert steps[0]["dataloader"] is None
     assert not any(r["event"] == "trace" for r in records)
     assert not (tmp_path / "torch-trace-rank1.json").exists()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="StepProfiler is closed"):
         profiler.step_start(2)
 
 

@@ -43,7 +43,7 @@ def test_split_is_stratified_and_disjoint() -> None:
     assert (len(a), len(b), len(c)) == (80, 10, 10)
     assert (b["y"] == 1).sum() == 2 and (a["y"] == 1).sum() == 16
     assert set(a["x"]) | set(b["x"]) | set(c["x"]) == set(range(100))
-    with pytest.raises(DataError):
+    with pytest.raises(DataError, match=r"must be positive and sum to 1, got \(0\.5, 0\.6\)"):
         stratified_split(frame, "y", (0.5, 0.6))
     assert balance(frame, "y")["y"].value_counts().tolist() == [20, 20]
 

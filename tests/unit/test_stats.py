@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import assume, given, settings
@@ -49,16 +50,24 @@ def test_known_values() -> None:
     assert holm([]) == []
 
 
-@pytest.mark.parametrize("args", [(1, 0, 1, 1), (2, 1, 0, 1), (-1, 3, 0, 1), (1.0, 2, 1, 2),
-                                  (True, 2, 1, 2)])
-def test_bad_counts(args: tuple[int, int, int, int]) -> None:
-    with pytest.raises(ValidationError):
+@pytest.mark.parametrize(("args", "message"), [
+    ((1, 0, 1, 1), "both groups need n > 0"),
+    ((2, 1, 0, 1), "successes must be between 0 and n, got 2/1"),
+    ((-1, 3, 0, 1), "successes must be between 0 and n, got -1/3"),
+    ((1.0, 2, 1, 2), "x1 must be an integer count, got 1.0"),
+    ((True, 2, 1, 2), "x1 must be an integer count, got True"),
+])
+def test_bad_counts(args: tuple[int, int, int, int], message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
         two_proportion_test(*args)
 
 
 def test_bad_interval_and_p_values() -> None:
-    for args in ((1, 0, 0.95), (3, 2, 0.95), (1, 2, 1.0), (1, 2, 0.0)):
-        with pytest.raises(ValidationError):
+    for args, message in (((1, 0, 0.95), "a Wilson interval needs n > 0"),
+                          ((3, 2, 0.95), "successes must be between 0 and n=2, got 3"),
+                          ((1, 2, 1.0), "confidence must be between 0 and 1, got 1.0"),
+                          ((1, 2, 0.0), "confidence must be between 0 and 1, got 0.0")):
+        with pytest.raises(ValidationError, match=re.escape(message)):
             wilson_interval(*args)  # type: ignore[arg-type]
     for values in ([0.5, 1.5], [math.nan], [-0.1]):
         with pytest.raises(ValidationError, match="p-values"):

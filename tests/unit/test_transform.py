@@ -442,7 +442,7 @@ def test_missing_input_and_model(model: Path, tmp_path: Path) -> None:
         transform(model, tmp_path / "nope.csv", tmp_path / "out")
     src = tmp_path / "x.txt"
     src.write_text("a\n", encoding="utf-8")
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="no-model is not an mlyard model directory"):
         transform(tmp_path / "no-model", src, tmp_path / "out")
 
 
@@ -503,13 +503,13 @@ def test_output_folder_must_differ_from_input(model: Path, tmp_path: Path) -> No
 
 
 def test_options_validation() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="batch_size"):
         TransformOptions(batch_size=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="workers"):
         TransformOptions(workers=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="accept"):
         TransformOptions(accept="application/json")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown"):
         TransformOptions(unknown=1)  # type: ignore[call-arg]
 
 

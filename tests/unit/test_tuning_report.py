@@ -184,7 +184,7 @@ def test_best_trial_excludes_failed_warm_start_and_breaks_ties_early() -> None:
     assert worst is not None and worst.number == 0
     assert best_trial([], "Maximize") is None
     assert best_trial([_row(0, status="Failed", objective=None)], "Minimize") is None
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="must be Maximize or Minimize, not 'sideways'"):
         best_trial(rows, "sideways")
 
 
