@@ -1,5 +1,5 @@
-"""Every store domain passes its conformance suite, and the fsspec artifact store passes
-its own."""
+"""Every store domain passes its conformance suite on SQLite and on PostgreSQL, and the
+fsspec artifact store passes its own."""
 
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ from mlyard.testing.trial_store import TrialStoreConformance
 
 
 class OnSql:
-    """A fresh composite store per test, on SQLite."""
+    """A fresh composite store per test, on each backend of ``sql_store_url``."""
 
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[SqlAlchemyStore]:
-        store = SqlAlchemyStore(f"sqlite:///{tmp_path / 'meta.db'}")
+    def store(self, sql_store_url: str) -> Iterator[SqlAlchemyStore]:
+        store = SqlAlchemyStore(sql_store_url)
         yield store
         store.close()
 
