@@ -2,10 +2,10 @@
 
 Jobs (with their logs and metrics) and models are core: :class:`MetadataStore` offers their
 methods directly (``ws.store.get_job(...)``). Every other domain belongs to the capability
-that uses it and is reached through its interface, typed precisely::
+that uses it and is reached through its interface (defined in that capability's package),
+typed precisely::
 
-    from mlyard.tuning.store import TrialStore
-    TrialStore.of(ws.store).list_trials("my-tuning-job")
+    TrialStore.of(ws.store).list_trials("my-tuning-job")   # a TrialStore
 
 Every implementation must pass the conformance suites in :mod:`mlyard.testing.stores`
 (and each domain's own suite).
