@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --upgrade pip
 	# torch pinned first: this takes the CPU build from local disk, not a multi-GB CUDA build
 	$(PIP) install -q torch==$(TORCH_VERSION)
-	$(PIP) install -q -e '.[torch,bert,ray,dev,bench]' torch==$(TORCH_VERSION)
+	$(PIP) install -q -e '.[torch,bert,ray,dev,bench,postgres]' torch==$(TORCH_VERSION)
 	touch $(STAMP)
 
 install: $(STAMP)

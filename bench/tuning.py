@@ -71,7 +71,9 @@ def write_splits(data: Path, work: Path) -> dict[str, Path]:
 def trial_figures(ws: Any, name: str, parallel: int, target: float | None) -> dict[str, Any]:
     """Best objective, trial-seconds, seconds to reach ``target`` and overheads of a
     finished tuning job."""
-    trials = ws.store.list_trials(name)
+    from mlyard.tuning.store import TrialStore
+
+    trials = TrialStore.of(ws.store).list_trials(name)
     jobs = [ws.store.get_job(t.training_job) for t in trials]
     spans = [(j.started_at, j.ended_at) for j in jobs if j.started_at and j.ended_at]
     seconds = sum(end - start for start, end in spans)

@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated workspace per test, and the reviews data path."""
+"""Shared fixtures: an isolated workspace per test, the reviews data path, and metadata
+databases on SQLite and a throwaway PostgreSQL (:mod:`mlyard.testing.postgres`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from mlyard.config import Settings
 from mlyard.core.workspace import Workspace
 from mlyard.datasets.reviews import DEFAULT_REVIEWS_CSV
 from mlyard.sdk.session import set_default_workspace
+
+#: ``postgres_url`` / ``sql_store_url``: the store suites run on SQLite and PostgreSQL
+pytest_plugins = ["mlyard.testing.postgres"]
 
 REPO = Path(__file__).resolve().parents[1]
 

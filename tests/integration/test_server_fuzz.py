@@ -33,8 +33,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlyard.config import Settings
-from mlyard.core.records import EndpointStatus, JobType, MetricPoint
+from mlyard.core.records import JobType, MetricPoint
 from mlyard.core.workspace import Workspace
+from mlyard.serving.store import EndpointStatus, EndpointStore
 
 #: Generated examples per operation; the whole test takes about 30 s. Derandomized: every
 #: run sends the same requests, so a failure is reproducible and the run time stable.
@@ -54,12 +55,12 @@ def _seed(ws: Workspace, tmp: Path) -> None:
     ws.store.put_metrics(SEEDED["job"], [
         MetricPoint("train:loss", 0.5, 1, time.time()),
         MetricPoint("train:loss", 0.25, 2, time.time())])
-    ws.store.create_endpoint_config("fuzz-cfg", {
+    EndpointStore.of(ws.store).create_endpoint_config("fuzz-cfg", {
         "EndpointConfigName": "fuzz-cfg", "ProductionVariants": [
             {"VariantName": SEEDED["variant"], "ModelName": SEEDED["model"]}]})
-    ws.store.create_endpoint(SEEDED["endpoint"], "fuzz-cfg", {})
-    ws.store.update_endpoint(SEEDED["endpoint"], status=EndpointStatus.FAILED,
-                             failure_reason="seeded for the fuzz test")
+    EndpointStore.of(ws.store).create_endpoint(SEEDED["endpoint"], "fuzz-cfg", {})
+    EndpointStore.of(ws.store).update_endpoint(SEEDED["endpoint"], status=EndpointStatus.FAILED,
+                                               failure_reason="seeded for the fuzz test")
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from mlyard.server.errors import EXCEPTION_HANDLERS
 from mlyard.server.openapi import ApiRoute
 from mlyard.serving.manager import EndpointManager, ServerOptions
 from mlyard.serving.metrics import MetricsRecorder
+from mlyard.serving.store import EndpointStore
 
 MAX_BODY = 2000
 
@@ -94,8 +95,8 @@ def test_configs_and_endpoints_are_read_through_the_manager(ws: Workspace,
                                                             client: TestClient) -> None:
     spec = {"EndpointConfigName": "cfg-1",
             "ProductionVariants": [{"VariantName": "A", "ModelName": "m"}]}
-    ws.store.create_endpoint_config("cfg-1", spec)
-    ws.store.create_endpoint("ep-1", "cfg-1", {})
+    EndpointStore.of(ws.store).create_endpoint_config("cfg-1", spec)
+    EndpointStore.of(ws.store).create_endpoint("ep-1", "cfg-1", {})
     assert [c["EndpointConfigName"] for c in client.get("/api/endpoint-configs").json()] == \
         ["cfg-1"]
     assert client.get("/api/endpoint-configs/cfg-1").json() == spec

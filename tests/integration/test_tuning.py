@@ -14,7 +14,7 @@ import pytest
 
 import mlyard
 from mlyard.core.jobs import submit_job, wait_for_job
-from mlyard.core.records import JobStatus, JobType, TrialRecord
+from mlyard.core.records import JobStatus, JobType
 from mlyard.core.specs import Channel, MetricDefinitionSpec
 from mlyard.core.workspace import Workspace
 from mlyard.errors import NotFoundError, ValidationError
@@ -24,6 +24,7 @@ from mlyard.tuning.analytics import describe_tuning
 from mlyard.tuning.control import resume_tuning, stop_tuning
 from mlyard.tuning.ranges import parse_range
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
+from mlyard.tuning.store import TrialRecord, TrialStore
 
 SCRIPT = """
 import argparse, os, time
@@ -144,7 +145,7 @@ def test_resume_after_the_driver_dies(ws: Workspace, script: Path) -> None:
                          max_parallel_jobs=1)
     submit_job(ws, spec, "t-resume")
     deadline = time.monotonic() + 120
-    while len([t for t in ws.store.list_trials("t-resume")
+    while len([t for t in TrialStore.of(ws.store).list_trials("t-resume")
                if t.status is JobStatus.COMPLETED]) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -155,7 +156,7 @@ def test_resume_after_the_driver_dies(ws: Workspace, script: Path) -> None:
     assert rec.status is JobStatus.FAILED
     resume_tuning(ws, "t-resume")
     wait_for_job(ws, "t-resume", timeout=180)
-    trials = ws.store.list_trials("t-resume")
+    trials = TrialStore.of(ws.store).list_trials("t-resume")
     assert [t.number for t in trials] == [0, 1, 2, 3, 4]
     assert len(ws.store.list_jobs(job_type=JobType.TRAINING)) == 5  # none ran twice
     assert all(t.status is JobStatus.COMPLETED for t in trials)
@@ -171,13 +172,13 @@ def test_resume_creates_the_job_of_a_trial_recorded_before_its_driver_died(
                          max_parallel_jobs=1)
     submit_job(ws, spec, "t-orphan", launch=False)
     # the driver recorded trial 0 and died before it created the trial's training job
-    ws.store.put_trial(TrialRecord("t-orphan", 0, "t-orphan-000", {"x": 0.25},
-                                   JobStatus.PENDING, started_at=time.time()))
+    TrialStore.of(ws.store).put_trial(TrialRecord("t-orphan", 0, "t-orphan-000", {"x": 0.25},
+                                                  JobStatus.PENDING, started_at=time.time()))
     ws.store.transition_job("t-orphan", JobStatus.FAILED, expected=[JobStatus.PENDING],
                             failure_reason="driver died")
     resume_tuning(ws, "t-orphan")
     wait_for_job(ws, "t-orphan", timeout=180)
-    trials = ws.store.list_trials("t-orphan")
+    trials = TrialStore.of(ws.store).list_trials("t-orphan")
     assert [t.number for t in trials] == [0, 1]
     assert trials[0].hyperparameters == {"x": 0.25}
     assert all(t.status is JobStatus.COMPLETED for t in trials)
@@ -198,12 +199,13 @@ def test_stopping_a_tuning_job_stops_its_trials(ws: Workspace, script: Path) -> 
         except NotFoundError:
             return False
 
-    while sum(1 for t in ws.store.list_trials("t-stop") if in_progress(t.training_job)) < 2:
+    trials = TrialStore.of(ws.store)
+    while sum(1 for t in trials.list_trials("t-stop") if in_progress(t.training_job)) < 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     rec = stop_tuning(ws, "t-stop")
     assert rec.status is JobStatus.STOPPED
-    for trial in ws.store.list_trials("t-stop"):
+    for trial in TrialStore.of(ws.store).list_trials("t-stop"):
         assert ws.store.get_job(trial.training_job).status is JobStatus.STOPPED
 
 

@@ -7,7 +7,6 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from mlyard.core.records import EndpointStatus
 from mlyard.core.workspace import Workspace
 from mlyard.serving.autoscaler import Autoscaler
 from mlyard.serving.deployment import alarm_reason, green_key, interrupted, started_record
@@ -15,6 +14,7 @@ from mlyard.serving.endpoint_specs import DeploymentConfig, EndpointConfig
 from mlyard.serving.endpoint_state import runtime_state
 from mlyard.serving.metrics import MetricsRecorder
 from mlyard.serving.runtime import EndpointRuntime, Fleet, VariantRuntime
+from mlyard.serving.store import EndpointStatus, EndpointStore
 
 
 @dataclass
@@ -49,11 +49,12 @@ def _runtime(name: str, replicas: int = 1) -> EndpointRuntime:
 
 
 def _store_endpoint(ws: Workspace, name: str, status: EndpointStatus) -> None:
-    ws.store.create_endpoint_config(f"{name}-cfg", {})
-    ws.store.create_endpoint(name, f"{name}-cfg", {})
+    endpoints = EndpointStore.of(ws.store)
+    endpoints.create_endpoint_config(f"{name}-cfg", {})
+    endpoints.create_endpoint(name, f"{name}-cfg", {})
     policy = {"TargetValue": 10.0, "MinCapacity": 1, "MaxCapacity": 3,
               "ScaleOutCooldown": 0, "ScaleInCooldown": 300, "EvaluationSeconds": 60}
-    ws.store.update_endpoint(name, status=status, state={"autoscaling": {"A": policy}})
+    endpoints.update_endpoint(name, status=status, state={"autoscaling": {"A": policy}})
 
 
 def test_autoscaler_scales_busy_in_service_endpoints_only(ws: Workspace) -> None:
@@ -65,7 +66,7 @@ def test_autoscaler_scales_busy_in_service_endpoints_only(ws: Workspace) -> None
         for _ in range(25):  # 25 invocations a minute on 1 replica, target 10 -> 3 replicas
             metrics.record(name, "A", "Invocations", 1.0)
     host = _Host([("busy", busy), ("updating", updating)])
-    scaler = Autoscaler(host, ws.store, metrics)
+    scaler = Autoscaler(host, EndpointStore.of(ws.store), metrics)
     asyncio.run(scaler.run_once())
     assert [(n, v, c) for n, v, c, _ in host.scaled] == [("busy", "A", 3)]
     assert "target tracking: InvocationsPerReplica 25.000" in host.scaled[0][3]

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from mlyard.core.records import RuleEvaluationStatus as S
 from mlyard.training.debugger import (
     BUILTIN_RULES,
     ENV_VAR,
@@ -35,6 +34,7 @@ from mlyard.training.debugger import (
     tensor_stats,
     trace_file,
 )
+from mlyard.training.rule_store import RuleEvaluationStatus as S
 
 ALL_RULES = tuple(BUILTIN_RULES)
 

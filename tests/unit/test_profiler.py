@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mlyard.core.records import RuleEvaluationStatus
 from mlyard.training.profiler import (
     PROFILER_CONFIG_ENV,
     PROFILER_RULES,
@@ -26,6 +25,7 @@ from mlyard.training.profiler import (
     build_report,
     profiler_env,
 )
+from mlyard.training.rule_store import RuleEvaluationStatus
 
 RULE_NAMES = [
     "BatchSize",

@@ -1,32 +1,73 @@
-"""The SQLAlchemy store and the fsspec artifact store pass their conformance suites."""
+"""Every store domain passes its conformance suite on SQLite and on PostgreSQL, and the
+fsspec artifact store passes its own."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from mlyard.core.artifacts import FsspecArtifactStore
 from mlyard.core.stores import SqlAlchemyStore
-from mlyard.core.stores import sql as sql_store
 from mlyard.testing.artifacts import ArtifactStoreConformance
-from mlyard.testing.stores import MetadataStoreConformance
+from mlyard.testing.endpoint_store import EndpointStoreConformance
+from mlyard.testing.rule_store import RuleStoreConformance
+from mlyard.testing.stores import (
+    JobStoreConformance,
+    MetadataStoreConformance,
+    ModelStoreConformance,
+)
+from mlyard.testing.table_store import TableStoreConformance
+from mlyard.testing.trial_store import TrialStoreConformance
 
 
-class TestSqliteStore(MetadataStoreConformance):
+class OnSql:
+    """A fresh composite store per test, on each backend of ``sql_store_url``."""
+
     @pytest.fixture
-    def store(self, tmp_path: Path) -> SqlAlchemyStore:
-        return SqlAlchemyStore(f"sqlite:///{tmp_path / 'meta.db'}")
+    def store(self, sql_store_url: str) -> Iterator[SqlAlchemyStore]:
+        store = SqlAlchemyStore(sql_store_url)
+        yield store
+        store.close()
 
 
-class TestInMemorySqliteStore(MetadataStoreConformance):
+class TestJobStore(OnSql, JobStoreConformance):
+    pass
+
+
+class TestModelStore(OnSql, ModelStoreConformance):
+    pass
+
+
+class TestMetadataStore(OnSql, MetadataStoreConformance):
+    pass
+
+
+class TestTableStore(OnSql, TableStoreConformance):
+    pass
+
+
+class TestEndpointStore(OnSql, EndpointStoreConformance):
+    pass
+
+
+class TestTrialStore(OnSql, TrialStoreConformance):
+    pass
+
+
+class TestRuleStore(OnSql, RuleStoreConformance):
+    pass
+
+
+class TestPysqliteUrl(MetadataStoreConformance):
+    """A second SQLAlchemy URL form of SQLite (driver named)."""
+
     @pytest.fixture
-    def store(self, tmp_path: Path) -> SqlAlchemyStore:
-        # a second SQLAlchemy URL form, as a PostgreSQL URL would be given
-        return SqlAlchemyStore(f"sqlite+pysqlite:///{tmp_path / 'other.db'}")
+    def store(self, tmp_path: Path) -> Iterator[SqlAlchemyStore]:
+        store = SqlAlchemyStore(f"sqlite+pysqlite:///{tmp_path / 'other.db'}")
+        yield store
+        store.close()
 
 
 class TestLocalArtifacts(ArtifactStoreConformance):
@@ -41,41 +82,3 @@ class TestMemoryArtifacts(ArtifactStoreConformance):
     @pytest.fixture
     def artifacts(self, tmp_path: Path) -> FsspecArtifactStore:
         return FsspecArtifactStore(f"memory://mlyard-{tmp_path.name}")
-
-
-POSTGRES_URL = os.environ.get("MLYARD_TEST_POSTGRES_URL")
-
-
-@pytest.mark.skipif(POSTGRES_URL is None,
-                    reason="set MLYARD_TEST_POSTGRES_URL to a scratch PostgreSQL database")
-class TestPostgresStore(MetadataStoreConformance):
-    """The same store on PostgreSQL (``postgresql+psycopg://...``, extra ``postgres``)."""
-
-    @pytest.fixture
-    def store(self) -> Iterator[SqlAlchemyStore]:
-        assert POSTGRES_URL is not None
-        engine = sa.create_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            sql_store.metadata.drop_all(conn)
-            sql_store.schema_info.drop(conn, checkfirst=True)
-        engine.dispose()
-        store = SqlAlchemyStore(POSTGRES_URL)
-        yield store
-        store.close()
-
-
-def test_older_schema_is_migrated(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = SqlAlchemyStore(url)
-    store.create_job("kept", "training", {})
-    with store.engine.begin() as conn:  # make it look like a version-1 workspace
-        for table in (sql_store.endpoint_configs, sql_store.endpoints,
-                      sql_store.scaling_activities, sql_store.job_rules,
-                      sql_store.tuning_trials):
-            table.drop(conn)
-        conn.execute(sa.text("UPDATE schema_info SET version = 1"))
-    store.close()
-    upgraded = SqlAlchemyStore(url)
-    assert upgraded.schema_version() == sql_store.SCHEMA_VERSION == 4
-    assert upgraded.get_job("kept").name == "kept"
-    upgraded.create_endpoint_config("cfg", {})

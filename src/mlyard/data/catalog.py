@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from mlyard.core.records import TableRecord
 from mlyard.core.workspace import Workspace
+from mlyard.data.store import TableRecord, TableStore
 from mlyard.errors import ConflictError, DataError, NotFoundError, SQLQueryError, ValidationError
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -115,23 +115,23 @@ class Catalog:
             duckdb.connect().sql(f"DESCRIBE SELECT * FROM {_reader_sql(record)}").fetchall()
         except duckdb.Error as exc:
             raise DataError(f"cannot read {location} as {fmt}: {exc}") from None
-        return self.ws.store.put_table(record, replace=replace)
+        return TableStore.of(self.ws.store).put_table(record, replace=replace)
 
     def tables(self, database: str | None = None) -> list[TableRecord]:
         """Registered tables."""
-        return self.ws.store.list_tables(database)
+        return TableStore.of(self.ws.store).list_tables(database)
 
     def table(self, name: str, database: str = "default") -> TableRecord:
         """One registered table (``name`` may be ``database.name``)."""
         if "." in name:
             database, name = name.split(".", 1)
-        return self.ws.store.get_table(database, name)
+        return TableStore.of(self.ws.store).get_table(database, name)
 
     def drop_table(self, name: str, database: str = "default") -> None:
         """Unregister a table; its files stay."""
         if "." in name:
             database, name = name.split(".", 1)
-        self.ws.store.delete_table(database, name)
+        TableStore.of(self.ws.store).delete_table(database, name)
 
     def connect(self, database: str = "default") -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with every table as a view, ``database`` current."""

@@ -16,12 +16,11 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from mlyard.core.records import EndpointStatus
-from mlyard.core.stores import MetadataStore
 from mlyard.serving.autoscaling import ScalerState, decide
 from mlyard.serving.endpoint_specs import TargetTrackingPolicy
 from mlyard.serving.metrics import MetricsRecorder
 from mlyard.serving.runtime import EndpointRuntime, VariantRuntime
+from mlyard.serving.store import EndpointStatus, EndpointStore
 
 
 class ScalingHost(Protocol):
@@ -60,7 +59,7 @@ def policy_metric(metrics: MetricsRecorder, endpoint: str, variant: VariantRunti
 class Autoscaler:
     """Applies every stored target-tracking policy of the live endpoints."""
 
-    def __init__(self, host: ScalingHost, store: MetadataStore,
+    def __init__(self, host: ScalingHost, store: EndpointStore,
                  metrics: MetricsRecorder) -> None:
         self.host = host
         self.store = store

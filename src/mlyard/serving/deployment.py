@@ -26,12 +26,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from mlyard.core.records import EndpointStatus
-from mlyard.core.stores import MetadataStore
 from mlyard.serving.endpoint_specs import DeploymentConfig, EndpointConfig
 from mlyard.serving.endpoint_state import runtime_state
 from mlyard.serving.metrics import MetricsRecorder
 from mlyard.serving.runtime import EndpointRuntime, Fleet
+from mlyard.serving.store import EndpointStatus, EndpointStore
 
 
 def green_key(endpoint: str) -> str:
@@ -100,7 +99,7 @@ class DeploymentHost(Protocol):
 class BlueGreenDeployment:
     """Runs blue/green deployments of the endpoints of one manager."""
 
-    def __init__(self, host: DeploymentHost, store: MetadataStore, metrics: MetricsRecorder,
+    def __init__(self, host: DeploymentHost, store: EndpointStore, metrics: MetricsRecorder,
                  alarm_interval: float) -> None:
         self.host = host
         self.store = store

@@ -28,12 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlyard.core.records import (
-    EndpointConfigRecord,
-    EndpointRecord,
-    EndpointStatus,
-    ScalingActivity,
-)
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ConflictError, DataError, NotFoundError, ValidationError
 from mlyard.models.content_types import JSON
@@ -57,6 +51,13 @@ from mlyard.serving.metrics import Datapoint, MetricsRecorder
 from mlyard.serving.monitor import ReplicaMonitor
 from mlyard.serving.pool import InvokeResult, ReplicaPool
 from mlyard.serving.runtime import EndpointRuntime, Fleet, VariantRuntime
+from mlyard.serving.store import (
+    EndpointConfigRecord,
+    EndpointRecord,
+    EndpointStatus,
+    EndpointStore,
+    ScalingActivity,
+)
 
 if TYPE_CHECKING:
     from mlyard.serving.abreport import ABReport
@@ -96,6 +97,7 @@ class EndpointManager:
     def __init__(self, ws: Workspace, metrics: MetricsRecorder,
                  options: ServerOptions | None = None) -> None:
         self.ws = ws
+        self.endpoints = EndpointStore.of(ws.store)
         self.metrics = metrics
         self.options = options or ServerOptions()
         self.run_dir = ws.settings.home / "server" / "replicas"
@@ -103,9 +105,9 @@ class EndpointManager:
         self._eps: dict[str, _Managed] = {}
         self._lock = asyncio.Lock()
         self._background: list[asyncio.Task[None]] = []
-        self.autoscaler = Autoscaler(self, ws.store, metrics)
+        self.autoscaler = Autoscaler(self, self.endpoints, metrics)
         self.monitor = ReplicaMonitor(metrics)
-        self.deployment = BlueGreenDeployment(self, ws.store, metrics,
+        self.deployment = BlueGreenDeployment(self, self.endpoints, metrics,
                                               self.options.alarm_interval)
 
     # -- helpers ----------------------------------------------------------------------
@@ -114,7 +116,7 @@ class EndpointManager:
         return self.ws.artifacts.materialize(rec.uri, self.ws.cache_dir)
 
     def _config(self, name: str) -> EndpointConfig:
-        return EndpointConfig.model_validate(self.ws.store.get_endpoint_config(name).spec)
+        return EndpointConfig.model_validate(self.endpoints.get_endpoint_config(name).spec)
 
     def _check_models(self, config: EndpointConfig) -> None:
         from mlyard.models import read_manifest
@@ -179,7 +181,7 @@ class EndpointManager:
         return EndpointRuntime(name, fleet, shadow=shadow, capture=capture)
 
     def _get(self, name: str) -> tuple[EndpointRecord, _Managed]:
-        rec = self.ws.store.get_endpoint(name)
+        rec = self.endpoints.get_endpoint(name)
         return rec, self._eps.setdefault(name, _Managed())
 
     def live_runtime(self, name: str) -> EndpointRuntime:
@@ -187,7 +189,7 @@ class EndpointManager:
         (NotFoundError if there is no such endpoint)."""
         managed = self._eps.get(name)
         if managed is None or managed.runtime is None:
-            rec = self.ws.store.get_endpoint(name)
+            rec = self.endpoints.get_endpoint(name)
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
         return managed.runtime
 
@@ -203,8 +205,8 @@ class EndpointManager:
 
     def save_runtime_state(self, name: str, rt: EndpointRuntime) -> None:
         """Store the endpoint's current weights and replica counts."""
-        rec = self.ws.store.get_endpoint(name)
-        self.ws.store.update_endpoint(name, state=runtime_state(rt, rec.state))
+        rec = self.endpoints.get_endpoint(name)
+        self.endpoints.update_endpoint(name, state=runtime_state(rt, rec.state))
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -221,7 +223,7 @@ class EndpointManager:
         except ValueError as exc:
             raise ValidationError(f"invalid endpoint config: {exc}") from None
         self._check_models(config)
-        self.ws.store.create_endpoint_config(config.name,
+        self.endpoints.create_endpoint_config(config.name,
                                              config.model_dump(mode="json", by_alias=True))
         return config
 
@@ -232,7 +234,7 @@ class EndpointManager:
         check_job_name(name)
         config = self._config(config_name)
         self._check_models(config)
-        rec = self.ws.store.create_endpoint(name, config_name, {})
+        rec = self.endpoints.create_endpoint(name, config_name, {})
         managed = self._eps.setdefault(name, _Managed())
         managed.task = self._spawn(self._bring_up(name, config, None))
         return rec
@@ -242,13 +244,13 @@ class EndpointManager:
         try:
             rt = await self._runtime(name, config, state)
         except Exception as exc:
-            self.ws.store.update_endpoint(name, status=EndpointStatus.FAILED,
+            self.endpoints.update_endpoint(name, status=EndpointStatus.FAILED,
                                           failure_reason=f"replicas did not start: {exc}")
             return
         managed = self._eps.setdefault(name, _Managed())
         managed.runtime = rt
-        rec = self.ws.store.get_endpoint(name)
-        self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
+        rec = self.endpoints.get_endpoint(name)
+        self.endpoints.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
                                       state=runtime_state(rt, rec.state), clear_failure=True)
         for v in rt.blue.variants.values():
             self.metrics.set_gauge(name, v.name, "Replicas", v.pool.replicas)
@@ -257,7 +259,7 @@ class EndpointManager:
         """Start every stored endpoint that was live (or being created) when the server
         stopped, with its last weights and replica counts. Returns their names."""
         names = []
-        for rec in self.ws.store.list_endpoints():
+        for rec in self.endpoints.list_endpoints():
             if rec.status not in (*LIVE, EndpointStatus.CREATING):
                 continue
             # a deployment's new fleet died with the old server: it stays on its config
@@ -265,10 +267,10 @@ class EndpointManager:
             try:
                 config = self._config(rec.config_name)
             except NotFoundError as exc:
-                self.ws.store.update_endpoint(rec.name, status=EndpointStatus.FAILED,
+                self.endpoints.update_endpoint(rec.name, status=EndpointStatus.FAILED,
                                               failure_reason=f"cannot restore: {exc}")
                 continue
-            self.ws.store.update_endpoint(rec.name, status=EndpointStatus.CREATING, state=state)
+            self.endpoints.update_endpoint(rec.name, status=EndpointStatus.CREATING, state=state)
             managed = self._eps.setdefault(rec.name, _Managed())
             managed.task = self._spawn(self._bring_up(rec.name, config, state))
             names.append(rec.name)
@@ -278,7 +280,7 @@ class EndpointManager:
         """Wait until the endpoint is InService or Failed (tests, ``deploy(wait=True)``)."""
         deadline = time.monotonic() + timeout
         while True:
-            rec = self.ws.store.get_endpoint(name)
+            rec = self.endpoints.get_endpoint(name)
             if rec.status in (EndpointStatus.IN_SERVICE, EndpointStatus.FAILED):
                 return rec
             if time.monotonic() > deadline:
@@ -287,8 +289,8 @@ class EndpointManager:
 
     async def delete_endpoint(self, name: str) -> None:
         """Stop routing, drain and stop every replica, forget the endpoint."""
-        self.ws.store.get_endpoint(name)
-        self.ws.store.update_endpoint(name, status=EndpointStatus.DELETING)
+        self.endpoints.get_endpoint(name)
+        self.endpoints.update_endpoint(name, status=EndpointStatus.DELETING)
         managed = self._eps.pop(name, None)
         if managed is not None:
             if managed.task is not None and not managed.task.done():
@@ -300,7 +302,7 @@ class EndpointManager:
                 await asyncio.gather(*(p.close(drain=True) for p in rt.all_pools()))
                 if rt.capture is not None:
                     rt.capture.close()
-        self.ws.store.delete_endpoint(name)
+        self.endpoints.delete_endpoint(name)
         self.metrics.forget(name)
         self.metrics.forget(green_key(name))
         self.autoscaler.forget(name)
@@ -327,7 +329,7 @@ class EndpointManager:
         managed = self._eps.get(name)
         rt = managed.runtime if managed is not None else None
         if rt is None:
-            rec = self.ws.store.get_endpoint(name)  # NotFoundError for unknown endpoints
+            rec = self.endpoints.get_endpoint(name)  # NotFoundError for unknown endpoints
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
         variant, green = rt.route(target)
         started = time.perf_counter()
@@ -382,7 +384,7 @@ class EndpointManager:
             self, name: str, desired: list[Mapping[str, Any]]) -> EndpointRecord:
         """SageMaker's UpdateEndpointWeightsAndCapacities: new weights and/or replica counts
         per variant, applied live. Everything is validated before anything changes."""
-        rec = self.ws.store.get_endpoint(name)
+        rec = self.endpoints.get_endpoint(name)
         if rec.status is not EndpointStatus.IN_SERVICE:
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
         rt = self.live_runtime(name)
@@ -411,7 +413,7 @@ class EndpointManager:
                 counts[vname] = count
         if sum(weights.values()) <= 0:
             raise ValidationError("at least one variant must keep a weight above 0")
-        self.ws.store.update_endpoint(name, status=EndpointStatus.UPDATING)
+        self.endpoints.update_endpoint(name, status=EndpointStatus.UPDATING)
         try:
             for vname, count in counts.items():
                 await self.scale_variant(name, rt.blue.variants[vname], count,
@@ -420,10 +422,10 @@ class EndpointManager:
                 rt.blue.variants[vname].weight = weight
             rt.blue.reweigh()
         finally:
-            rec = self.ws.store.get_endpoint(name)
-            self.ws.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
+            rec = self.endpoints.get_endpoint(name)
+            self.endpoints.update_endpoint(name, status=EndpointStatus.IN_SERVICE,
                                           state=runtime_state(rt, rec.state))
-        return self.ws.store.get_endpoint(name)
+        return self.endpoints.get_endpoint(name)
 
     async def scale_variant(self, name: str, variant: VariantRuntime, count: int,
                             cause: str) -> None:
@@ -439,7 +441,7 @@ class EndpointManager:
             status = f"Failed: {exc}"
             raise
         finally:
-            self.ws.store.add_scaling_activity(ScalingActivity(
+            self.endpoints.add_scaling_activity(ScalingActivity(
                 name, variant.name, time.time(), before, count, cause, status))
             self.metrics.set_gauge(name, variant.name, "Replicas", variant.pool.replicas)
 
@@ -447,7 +449,7 @@ class EndpointManager:
     def put_scaling_policy(self, name: str, variant: str,
                            spec: Mapping[str, Any]) -> TargetTrackingPolicy:
         """Register a target-tracking policy for one variant (stored with the endpoint)."""
-        rec = self.ws.store.get_endpoint(name)
+        rec = self.endpoints.get_endpoint(name)
         config = self._config(rec.config_name)
         if variant not in {v.variant_name for v in config.production_variants}:
             raise ValidationError(f"endpoint {name!r} has no variant {variant!r}")
@@ -459,19 +461,19 @@ class EndpointManager:
         policies = dict(state.get("autoscaling", {}))
         policies[variant] = policy.model_dump(mode="json", by_alias=True)
         state["autoscaling"] = policies
-        self.ws.store.update_endpoint(name, state=state)
+        self.endpoints.update_endpoint(name, state=state)
         self.autoscaler.reset(name, variant)
         return policy
 
     def delete_scaling_policy(self, name: str, variant: str) -> None:
         """Remove a variant's scaling policy."""
-        rec = self.ws.store.get_endpoint(name)
+        rec = self.endpoints.get_endpoint(name)
         state = dict(rec.state)
         policies = dict(state.get("autoscaling", {}))
         if policies.pop(variant, None) is None:
             raise NotFoundError(f"endpoint {name!r} variant {variant!r} has no scaling policy")
         state["autoscaling"] = policies
-        self.ws.store.update_endpoint(name, state=state)
+        self.endpoints.update_endpoint(name, state=state)
         self.autoscaler.forget(name, variant)
 
     async def autoscale_once(self, now: float | None = None) -> None:
@@ -504,28 +506,28 @@ class EndpointManager:
         self.live_runtime(name)
         state = dict(rec.state)
         state["deployment"] = started_record(config_name, rec.config_name, plan)
-        rec = self.ws.store.update_endpoint(name, status=EndpointStatus.UPDATING, state=state)
+        rec = self.endpoints.update_endpoint(name, status=EndpointStatus.UPDATING, state=state)
         managed.task = self._spawn(self.deployment.run(name, config, plan))
         return rec
 
     # -- reads -------------------------------------------------------------------------
     def list_endpoint_configs(self) -> list[EndpointConfigRecord]:
         """Stored endpoint configs, newest first."""
-        return self.ws.store.list_endpoint_configs()
+        return self.endpoints.list_endpoint_configs()
 
     def endpoint_config(self, name: str) -> dict[str, Any]:
         """A stored endpoint config as it was created (SageMaker's names); NotFoundError if
         none."""
-        return self.ws.store.get_endpoint_config(name).spec
+        return self.endpoints.get_endpoint_config(name).spec
 
     def list_endpoints(self) -> list[EndpointRecord]:
         """Stored endpoints, newest first."""
-        return self.ws.store.list_endpoints()
+        return self.endpoints.list_endpoints()
 
     def scaling_activities(self, name: str) -> list[ScalingActivity]:
         """An endpoint's scaling history, oldest first; NotFoundError if no such endpoint."""
-        self.ws.store.get_endpoint(name)
-        return self.ws.store.list_scaling_activities(name)
+        self.endpoints.get_endpoint(name)
+        return self.endpoints.list_scaling_activities(name)
 
     def endpoint_metrics(self, name: str, metric: str, *, variant: str | None = None,
                          period: float = 60.0, stat: str = "Sum", start: float | None = None,
@@ -533,7 +535,7 @@ class EndpointManager:
         """``stat`` of ``metric`` per ``period`` seconds (see
         :meth:`MetricsRecorder.query <mlyard.serving.metrics.MetricsRecorder.query>`);
         NotFoundError if no such endpoint."""
-        self.ws.store.get_endpoint(name)
+        self.endpoints.get_endpoint(name)
         return self.metrics.query(name, metric, variant=variant, period=period, stat=stat,
                                   start=start, end=end)
 
@@ -554,7 +556,7 @@ class EndpointManager:
     # -- descriptions ------------------------------------------------------------------
     def describe(self, name: str) -> dict[str, Any]:
         """SageMaker's DescribeEndpoint, plus live replica counts and health."""
-        rec = self.ws.store.get_endpoint(name)
+        rec = self.endpoints.get_endpoint(name)
         managed = self._eps.get(name)
         rt = managed.runtime if managed is not None else None
         variants = []

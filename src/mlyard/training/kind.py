@@ -17,6 +17,7 @@ from mlyard.core.kinds import JobKind
 from mlyard.core.records import JobRecord
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ConflictError, NotFoundError, ValidationError
+from mlyard.training.rule_store import RuleStore
 from mlyard.training.run import TIME_METRICS, TrainingRun, spot_saving_percent
 from mlyard.training.spec import TrainingJobSpec
 
@@ -78,7 +79,7 @@ class TrainingKind(JobKind[TrainingJobSpec]):
             count = int(record.spec.get("resources", {}).get("instance_count", 1) or 1)
             extra["ManagedSpotTrainingSavingsPercent"] = round(spot_saving_percent(
                 times["TrainingTimeInSeconds"], times["BillableTimeInSeconds"], count), 1)
-        rules = ws.store.get_rule_statuses(record.name)
+        rules = RuleStore.of(ws.store).get_rule_statuses(record.name)
         if rules:
             for kind, key in (("debugger", "DebugRuleEvaluationStatuses"),
                               ("profiler", "ProfilerRuleEvaluationStatuses")):

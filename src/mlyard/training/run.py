@@ -32,12 +32,12 @@ from typing import Any
 
 from mlyard.core.context import resolve_input
 from mlyard.core.logcapture import JobLog
-from mlyard.core.records import RuleEvaluationStatus, RuleStatus
 from mlyard.core.workspace import Workspace
 from mlyard.errors import MlyardError, ValidationError
 from mlyard.training.checkpoint import PREFIX, SAVE_LOG, checkpoint_env
 from mlyard.training.distributed import WorldSpec, free_port
 from mlyard.training.launcher import WorkerGroup, WorkerSpec
+from mlyard.training.rule_store import RuleEvaluationStatus, RuleStatus, RuleStore
 from mlyard.training.script_mode import (
     MlLayout,
     hyperparameter_args,
@@ -183,8 +183,8 @@ class TrainingRun:
                                                None]:
         def put(rule: str, status: RuleEvaluationStatus, message: str,
                 step: int | None) -> None:
-            self.ws.store.put_rule_status(RuleStatus(self.name, rule, kind, status, message,
-                                                     step, time.time()))
+            RuleStore.of(self.ws.store).put_rule_status(RuleStatus(
+                self.name, rule, kind, status, message, step, time.time()))
             if status is RuleEvaluationStatus.ISSUES_FOUND:
                 self.log.write(f"{kind} rule {rule}: IssuesFound at step {step}: {message}")
         return put

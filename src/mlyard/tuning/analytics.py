@@ -11,6 +11,7 @@ from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.tuning.report import TrialRow, analytics_frame, best_trial, status_counts, write_report
 from mlyard.tuning.spec import TuningJobSpec
+from mlyard.tuning.store import TrialStore
 
 REPORT_FILE = "tuning-report.html"
 TABLE_FILE = "analytics.csv"
@@ -27,7 +28,7 @@ def tuning_spec(ws: Workspace, name: str) -> TuningJobSpec:
 def trial_rows(ws: Workspace, name: str) -> list[TrialRow]:
     """The tuning job's trials as report rows (status read live for running trials)."""
     rows = []
-    for t in ws.store.list_trials(name):
+    for t in TrialStore.of(ws.store).list_trials(name):
         status = t.status
         if status not in TERMINAL_STATUSES:
             try:

@@ -2,7 +2,7 @@
 
 Runs in the tuning job's own process (``mlyard job run <tuning job>``). An Optuna study lives
 in memory; everything durable is in the metadata store: each trial is a training job named
-``<tuning job>-NNN`` plus a :class:`~mlyard.core.records.TrialRecord` (hyperparameters,
+``<tuning job>-NNN`` plus a :class:`~mlyard.tuning.store.TrialRecord` (hyperparameters,
 status, objective per epoch, final objective). So a driver that starts again (``mlyard
 tuning resume``) rebuilds the study from the stored trials, re-attaches to trials still
 running and goes on; warm start feeds parent tuning jobs' trials in the same way.
@@ -25,13 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mlyard.core.logcapture import JobLog
-from mlyard.core.records import TERMINAL_STATUSES, JobStatus, TrialRecord
+from mlyard.core.records import TERMINAL_STATUSES, JobStatus
 from mlyard.core.workspace import Workspace
 from mlyard.errors import MlyardError, NotFoundError, ValidationError
 from mlyard.training.kind import TrainingKind
 from mlyard.training.spec import TrainingJobSpec
 from mlyard.tuning import ranges as rng
 from mlyard.tuning.spec import TuningJobSpec
+from mlyard.tuning.store import TrialRecord, TrialStore
 
 POLL_SECONDS = 0.02
 #: Running trials' objective points are read at most this often (a trial's end is noticed
@@ -128,6 +129,7 @@ class TuningDriver:
     def __init__(self, ws: Workspace, name: str, spec: TuningJobSpec, log: JobLog,
                  should_stop: Callable[[], bool]) -> None:
         self.ws = ws
+        self.trial_store = TrialStore.of(ws.store)
         self.name = name
         self.spec = spec
         self.log = log
@@ -165,7 +167,7 @@ class TuningDriver:
         if self.spec.warm_start is not None:
             used = 0
             for parent in self.spec.warm_start.parents:
-                for record in self.ws.store.list_trials(parent):
+                for record in self.trial_store.list_trials(parent):
                     if record.source != "own" or record.status not in TERMINAL_STATUSES:
                         continue
                     frozen = self._frozen(record, dists)
@@ -175,7 +177,7 @@ class TuningDriver:
             self.log.write(f"warm start ({self.spec.warm_start.type}): {used} trial(s) from "
                            f"{', '.join(self.spec.warm_start.parents)}")
         unfinished: list[TrialRecord] = []
-        for record in self.ws.store.list_trials(self.name):
+        for record in self.trial_store.list_trials(self.name):
             self.trials[record.number] = record
             if record.status in TERMINAL_STATUSES:
                 frozen = self._frozen(record, dists)
@@ -215,7 +217,7 @@ class TuningDriver:
         job = trial_job_name(self.name, number)
         record = TrialRecord(self.name, number, job, values, JobStatus.PENDING,
                              started_at=time.time())
-        self.ws.store.put_trial(record)
+        self.trial_store.put_trial(record)
         # a new trial, or one whose previous driver died between recording it and creating
         # its training job (re-attaching otherwise: the job exists and may be running)
         if params is None or not self._job_exists(job):
@@ -226,7 +228,7 @@ class TuningDriver:
                 record = TrialRecord(self.name, number, job, values, JobStatus.FAILED,
                                      started_at=record.started_at, ended_at=time.time(),
                                      stop_reason=f"could not start: {exc}")
-                self.ws.store.put_trial(record)
+                self.trial_store.put_trial(record)
                 self.trials[number] = record
                 self.log.write(f"trial {number} ({job}) could not start: {exc}")
                 return
@@ -289,7 +291,7 @@ class TuningDriver:
             self.name, run.record.number, run.record.training_job, run.record.hyperparameters,
             status, objective if status is JobStatus.COMPLETED else None, run.points,
             run.record.started_at, ended or time.time(), stop_reason)
-        self.ws.store.put_trial(record)
+        self.trial_store.put_trial(record)
         self.trials[record.number] = record
         self._note_best(record)
         done = sum(1 for t in self.trials.values() if t.status in TERMINAL_STATUSES)
@@ -318,7 +320,7 @@ class TuningDriver:
                                          run.record.hyperparameters, job.status, None,
                                          run.points, run.record.started_at, job.ended_at,
                                          job.failure_reason)
-                    self.ws.store.put_trial(record)
+                    self.trial_store.put_trial(record)
                     del self.running[number]
             time.sleep(0.1)
 

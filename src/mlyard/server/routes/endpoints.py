@@ -27,7 +27,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mlyard.core.records import EndpointStatus
 from mlyard.errors import ValidationError
 from mlyard.server.openapi import (
     ApiRoute,
@@ -41,6 +40,7 @@ from mlyard.server.wire import json_response, query_float, query_str, read_json_
 from mlyard.serving.endpoint_specs import DeploymentConfig, EndpointConfig, TargetTrackingPolicy
 from mlyard.serving.manager import EndpointManager
 from mlyard.serving.metrics import STATS
+from mlyard.serving.store import EndpointStatus
 
 TAG = "endpoints"
 NUMBER = {"type": "number"}

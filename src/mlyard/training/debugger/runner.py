@@ -22,10 +22,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mlyard.core.records import RuleEvaluationStatus
 from mlyard.training.debugger.config import RuleConfig
 from mlyard.training.debugger.rules import Rule
 from mlyard.training.debugger.trace import TensorTrace, TraceReader
+from mlyard.training.rule_store import RuleEvaluationStatus
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlyard.core.records import RuleEvaluationStatus
 from mlyard.reports import (
     cell,
     escape,
@@ -43,6 +42,7 @@ from mlyard.training.profiler.files import (
     SUMMARY_JSON,
 )
 from mlyard.training.profiler.rules import PROFILER_RULES, ProfilerRuleResult, StepOutlier
+from mlyard.training.rule_store import RuleEvaluationStatus
 
 log = logging.getLogger(__name__)
 

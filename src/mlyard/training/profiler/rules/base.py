@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mlyard.core.params import InvalidValue, Parameter, continuous, integer
-from mlyard.core.records import RuleEvaluationStatus
 from mlyard.rules import Rule
 from mlyard.training.profiler.data import ProfileData
+from mlyard.training.rule_store import RuleEvaluationStatus
 
 T = TypeVar("T")
 
