@@ -112,7 +112,7 @@ def http_status(exc: MlyardError) -> int:
     """The HTTP status for ``exc``: the entry of its nearest class in :data:`HTTP_STATUS`."""
     for cls in type(exc).__mro__:
         if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]  # type: ignore[index]
+            return HTTP_STATUS[cls]
     return 500
 
 

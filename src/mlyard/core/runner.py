@@ -67,7 +67,7 @@ class JobRunner:
         outputs: dict[str, str] = {}
         stream = LogStream(log)
         try:
-            sys.stdout = sys.stderr = stream  # type: ignore[assignment]
+            sys.stdout = sys.stderr = stream
             os.environ["MLYARD_JOB_NAME"] = name
             log.write(f"job {name} started on {socket.gethostname()} (pid {os.getpid()})")
             outputs = self.kind.run(JobContext(ws, name, self.record, self.spec, log, stop,

@@ -94,6 +94,16 @@ class Predictor:
         self.last_event_id = headers.get("x-mlyard-event-id")
         return json.loads(body) if accept == "application/json" else body
 
+    def close(self) -> None:
+        """Close the HTTP connections to the server (the endpoint keeps running)."""
+        self.client.close()
+
+    def __enter__(self) -> Predictor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def describe(self) -> dict[str, Any]:
         return self.client.describe_endpoint(self.endpoint_name)
 

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from mlyard.config import Settings
+from mlyard.core.executors.base import detach
 from mlyard.core.workspace import Workspace
 from mlyard.errors import ServiceUnavailable
 from mlyard.serving.manager import EndpointManager, ServerOptions
@@ -134,11 +135,13 @@ def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
     while time.monotonic() < deadline:
         url = running_server(settings)
         if url is not None:
+            detach(proc)  # it serves on after this process moves on or exits
             return url
         if proc.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise ServiceUnavailable(f"mlyard server exited at start: {' | '.join(tail)}")
         time.sleep(0.2)
+    detach(proc)
     raise ServiceUnavailable(f"mlyard server did not start within {timeout} s (see {log})")
 
 

@@ -12,6 +12,7 @@ starting, anything without a string ``ErrorCode``) raises
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 import httpx
@@ -50,9 +51,17 @@ class EndpointsClient:
     def __init__(self, url: str, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=timeout)
+        # a client dropped without close() still returns its pooled sockets
+        self._finalizer = weakref.finalize(self, self.http.close)
 
     def close(self) -> None:
-        self.http.close()
+        self._finalizer()
+
+    def __enter__(self) -> EndpointsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _call(self, method: str, path: str, payload: Any = None,
               params: dict[str, Any] | None = None) -> Any:

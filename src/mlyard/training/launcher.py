@@ -79,9 +79,10 @@ class LocalWorker:
 
     def _pump(self) -> None:
         assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            with self._lock:
-                self._lines.append(line.rstrip("\n"))
+        with self._proc.stdout:  # closed once the worker's output ends
+            for line in self._proc.stdout:
+                with self._lock:
+                    self._lines.append(line.rstrip("\n"))
 
     def poll(self) -> int | None:
         return self._proc.poll()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -25,6 +28,48 @@ def job_environment(settings: Settings) -> dict[str, str]:
     env.update(settings.child_env())
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+class _Reaper:
+    """Child processes this process started and no longer tracks (a closed executor's jobs,
+    a background server: detached, they run on): a daemon thread polls them, so that each
+    is reaped when it ends (no zombie) and its ``Popen`` is never dropped while the process
+    still runs."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._thread: threading.Thread | None = None
+        self._interval = interval
+
+    def adopt(self, procs: Sequence[subprocess.Popen[bytes]]) -> None:
+        running = [p for p in procs if p.poll() is None]
+        if not running:
+            return
+        with self._lock:
+            self._procs.extend(running)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="mlyard-reaper")
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            with self._lock:
+                self._procs = [p for p in self._procs if p.poll() is None]
+                if not self._procs:
+                    self._thread = None
+                    return
+
+
+_REAPER = _Reaper()
+
+
+def detach(*procs: subprocess.Popen[bytes]) -> None:
+    """Let ``procs`` run on untracked: each is reaped when it ends (no zombie), and no
+    ``Popen`` is dropped while its process still runs (no ``ResourceWarning``)."""
+    _REAPER.adopt(procs)
 
 
 def pid_alive(pid: int) -> bool:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.config import Settings
-from mlyard.core.executors.base import Executor, job_command, job_environment
+from mlyard.core.executors.base import Executor, detach, job_command, job_environment
 from mlyard.core.executors.standby import READY_LINE, standby_command
 from mlyard.core.records import JobRecord, JobStatus
 from mlyard.core.stores.base import MetadataStore
@@ -57,41 +57,6 @@ class _Standby:
     job: str | None = None  # the job handed to it
     sent: bool = False  # submit finished writing the job name (or failed to)
     rescued: bool = False  # its job was started cold instead (the standby never read it)
-
-
-class _Reaper:
-    """Job processes this process started and no longer tracks (their executor closed while
-    they run on, detached): a daemon thread polls them, so that each is reaped when it ends
-    (no zombie) and its ``Popen`` is never dropped while the process still runs."""
-
-    def __init__(self, interval: float = 1.0) -> None:
-        self._lock = threading.Lock()
-        self._procs: list[subprocess.Popen[bytes]] = []
-        self._thread: threading.Thread | None = None
-        self._interval = interval
-
-    def adopt(self, procs: Sequence[subprocess.Popen[bytes]]) -> None:
-        running = [p for p in procs if p.poll() is None]
-        if not running:
-            return
-        with self._lock:
-            self._procs.extend(running)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="mlyard-reaper")
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self._interval)
-            with self._lock:
-                self._procs = [p for p in self._procs if p.poll() is None]
-                if not self._procs:
-                    self._thread = None
-                    return
-
-
-_REAPER = _Reaper()
 
 
 def _log_tail(path: Path, lines: int = 5) -> str:
@@ -225,7 +190,7 @@ class LocalProcessExecutor(Executor):
             self._release(standby, terminate=not standby.ready)
         for standby in doomed:
             self._reap_one(standby, timeout=10)
-        _REAPER.adopt(list(self._children.values()))  # running ones are reaped later
+        detach(*self._children.values())  # running ones are reaped later
         self._children.clear()
 
     # -- warm standbys -----------------------------------------------------------------------

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -117,8 +118,8 @@ def _seeded_path(operation: Any) -> dict[str, str] | None:
     return params
 
 
-def _send(case: Any) -> None:
-    response = case.call(timeout=30)
+def _send(session: requests.Session, case: Any) -> None:
+    response = case.call(session=session, timeout=30)
     text = response.text
     assert response.status_code < 500, text[:2000]
     assert not any(marker in text for marker in TRACEBACK_MARKERS), text[:2000]
@@ -141,8 +142,12 @@ def test_no_server_error_and_documented_answers(server_url: str) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     served = {(op.method.upper(), op.path) for op in operations}
     assert ("GET", "/api/jobs/{name}/logs") in served and len(served) == len(operations) >= 20
-    for operation in operations:
-        run = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                       suppress_health_check=list(HealthCheck))(
-            given(case=_strategy(operation))(_send))
-        run()
+    with requests.Session() as session:  # one connection pool, closed at the end
+        for operation in operations:
+            def send(case: Any) -> None:
+                _send(session, case)
+
+            run = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+                           database=None, suppress_health_check=list(HealthCheck))(
+                given(case=_strategy(operation))(send))
+            run()

@@ -54,9 +54,9 @@ class Server:
                "MLYARD_MAX_BODY_BYTES": "200000"}
         info = self.settings.home / "server.json"
         info.unlink(missing_ok=True)
-        log = open(self.settings.home / "server-test.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "mlyard", "server", "--port", "0"],
-                                     env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.settings.home / "server-test.log", "ab") as log:  # the child keeps it
+            self.proc = subprocess.Popen([sys.executable, "-m", "mlyard", "server", "--port",
+                                          "0"], env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while not info.exists():
             assert self.proc.poll() is None, "server exited at start"
@@ -173,16 +173,18 @@ def test_ab_endpoint_invoke_and_shift_weights(env: tuple[Server, EndpointsClient
 def test_bad_requests_change_nothing(env: tuple[Server, EndpointsClient]) -> None:
     server, client = env
     _create(client, "guarded", [_variant("A", "bt-a", 1), _variant("B", "bt-b", 1)])
-    http = httpx.Client(base_url=server.url)
     url = "/endpoints/guarded/invocations"
-    cases = [
-        (http.post(url, content=b"{not json", headers={"content-type": "application/json"}),
-         400),
-        (http.post(url, content=b"x", headers={"content-type": "image/png"}), 415),
-        (http.post(url, content=b"x" * 300_000, headers={"content-type": "text/plain"}), 413),
-        (http.post("/endpoints/nope/invocations", json=REVIEW), 404),
-        (http.post(url, json=REVIEW, headers={"X-Amzn-SageMaker-Target-Variant": "Z"}), 400),
-    ]
+    with httpx.Client(base_url=server.url) as http:
+        cases = [
+            (http.post(url, content=b"{not json",
+                       headers={"content-type": "application/json"}), 400),
+            (http.post(url, content=b"x", headers={"content-type": "image/png"}), 415),
+            (http.post(url, content=b"x" * 300_000, headers={"content-type": "text/plain"}),
+             413),
+            (http.post("/endpoints/nope/invocations", json=REVIEW), 404),
+            (http.post(url, json=REVIEW, headers={"X-Amzn-SageMaker-Target-Variant": "Z"}),
+             400),
+        ]
     for response, status in cases:
         assert response.status_code == status, response.text
         assert "ErrorCode" in response.json() and response.json()["Message"]
@@ -361,8 +363,9 @@ def test_server_restart_restores_endpoints(env: tuple[Server, EndpointsClient]) 
     assert desc["LastDeployment"]["status"] == "Interrupted"
     assert json.loads(client2.invoke("durable", REVIEW)[0])[0]["label"] == ["pos"]
     env_client = env[1]
-    env_client.url = client2.url
-    env_client.http = client2.http
+    env_client.close()  # its connections went to the stopped server
+    env_client.__init__(client2.url)  # type: ignore[misc]  # later tests share env's client
+    client2.close()
 
 
 def test_boto3_sagemaker_runtime_client_works_unchanged(

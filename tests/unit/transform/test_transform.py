@@ -1,7 +1,7 @@
 """Tests of the batch transform engine (:mod:`mlyard.transform.engine`).
 
 The fake models below are loaded through their manifest's loader
-(``tests.unit.test_transform:load_fake``), so ``spawn``-ed worker processes import this
+(``tests.unit.transform.test_transform:load_fake``), so ``spawn``-ed worker processes import this
 module to get them: run with the repository root on ``sys.path``.
 """
 

@@ -10,7 +10,7 @@ import pytest
 from mlyard.algorithms.base import TrainingContext
 from mlyard.algorithms.blazingtext import BlazingText, load_model
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / \
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / \
     "womens_clothing_ecommerce_reviews.csv"
 
 

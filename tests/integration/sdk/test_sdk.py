@@ -55,17 +55,17 @@ def test_deploy_starts_a_server_and_predicts(ws: Workspace, tmp_path: Path) -> N
     mlyard.Estimator("blazingtext", hyperparameters=HPS).fit(train, job_name="dep-bt")
     assert running_server(ws.settings) is None
     try:
-        predictor = mlyard.Model("dep-bt").deploy(endpoint_name="dep-ep",
-                                                  initial_instance_count=2)
-        assert running_server(ws.settings) is not None
-        out = predictor.predict(["love perfect beautiful", "awful ripped cheap"])
-        assert [p["label"][0] for p in out] == ["pos", "neg"]
-        assert predictor.last_variant == "AllTraffic"
-        desc = predictor.describe()
-        assert desc["ProductionVariants"][0]["CurrentInstanceCount"] == 2
-        predictor.delete_endpoint()
-        with pytest.raises(NotFoundError, match="no endpoint named 'dep-ep'"):
-            predictor.describe()
+        with mlyard.Model("dep-bt").deploy(endpoint_name="dep-ep",
+                                           initial_instance_count=2) as predictor:
+            assert running_server(ws.settings) is not None
+            out = predictor.predict(["love perfect beautiful", "awful ripped cheap"])
+            assert [p["label"][0] for p in out] == ["pos", "neg"]
+            assert predictor.last_variant == "AllTraffic"
+            desc = predictor.describe()
+            assert desc["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+            predictor.delete_endpoint()
+            with pytest.raises(NotFoundError, match="no endpoint named 'dep-ep'"):
+                predictor.describe()
     finally:
         stop_server(ws.settings)
     assert running_server(ws.settings) is None
