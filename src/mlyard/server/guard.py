@@ -20,7 +20,9 @@ checks refuse such requests, in this order, before the body is read:
    ``mlyard tokens create``. Required (401 without one or with a bad one) when the policy
    says so: the server listens on anything but loopback, or ``MLYARD_REQUIRE_TOKEN=1``;
    ``/ping`` stays open (a health check says only that the server is up and how many
-   endpoints it has). Otherwise optional, but a token that is sent must be valid (401).
+   endpoints it has). Otherwise optional, but a bearer token that is sent must be valid
+   (401). Other ``Authorization`` schemes (the SigV4 signature of boto3's
+   ``sagemaker-runtime`` client) are ignored, as if absent.
 4. **JSON only on the control plane**: ``POST``, ``PUT``, ``PATCH`` (and ``DELETE`` with a
    body) to any route but ``/endpoints/{name}/invocations`` must be
    ``Content-Type: application/json`` (415 ``UnsupportedMediaType``). A browser cannot send
@@ -244,16 +246,16 @@ def check_request(policy: AccessPolicy, verifier: TokenVerifier | None, method: 
                       "MLYARD_ALLOWED_ORIGINS)")
     # 3. token
     token_name = None
-    auth = headers.get("authorization")
-    if auth is not None:
-        scheme, _, token = auth.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        if not token.strip():
             raise Refusal(401, "MissingAuthenticationToken",
                           "the Authorization header must be 'Bearer <token>'")
         token_name = verifier.verify(token.strip()) if verifier is not None else None
         if token_name is None:
             raise Refusal(401, "InvalidToken", "the bearer token is not valid (unknown or "
                           "revoked; see `mlyard tokens list`)")
+    # other schemes (an AWS SDK's SigV4 signature) carry no mlyard token: as if absent
     elif policy.require_token and path not in OPEN_PATHS:
         raise Refusal(401, "MissingAuthenticationToken",
                       "this server requires a token: send 'Authorization: Bearer <token>' "

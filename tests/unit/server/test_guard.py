@@ -105,8 +105,10 @@ def test_tokens() -> None:
     assert _status({**host, "Authorization": f"Bearer {TOKEN}x"}, policy=required) == 401
     assert _status({**host, "Authorization": "Basic dTpw"}, policy=required) == 401
     assert _status({**host, "Authorization": "Bearer"}, policy=required) == 401
-    # optional on loopback, but a token sent must be valid
+    # optional on loopback, but a token sent must be valid; other schemes (AWS SigV4 of
+    # boto3's sagemaker-runtime client) are no token at all
     assert _check(host) is None
+    assert _check({**host, "Authorization": "AWS4-HMAC-SHA256 Credential=x/y"}) is None
     assert _status({**host, "Authorization": "Bearer nope"}) == 401
     # beyond loopback tokens are always required
     assert AccessPolicy.for_bind("0.0.0.0").require_token
@@ -182,7 +184,8 @@ def test_guard_decisions_hold_for_any_headers(headers: dict[str, str], method: s
     assert headers.get("sec-fetch-site", "").strip().lower() not in ("cross-site",
                                                                       "same-site")
     if required and path != "/ping":
-        assert headers.get("authorization", "").split()[-1:] == [TOKEN]
+        auth = headers.get("authorization", "").split()
+        assert auth[0].lower() == "bearer" and auth[-1] == TOKEN
     if method in ("POST", "PUT", "PATCH") and "invocations" not in path:
         assert headers["content-type"].split(";")[0].strip().lower() == "application/json"
 
