@@ -286,6 +286,12 @@ def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
     url = running_server(settings)
     if url is not None:
         return url
+    deadline = time.monotonic() + timeout
+    while _lock_is_held(settings) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a server holds the lock but does not answer yet: it is starting
+        url = running_server(settings)
+        if url is not None:
+            return url
     log = settings.home / "server" / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **settings.child_env()}
@@ -297,6 +303,12 @@ def ensure_server(settings: Settings, timeout: float = 60.0) -> str:
     while time.monotonic() < deadline:
         url = running_server(settings)
         if url is not None:
+            if (_read_info(settings) or {}).get("pid") != proc.pid:
+                # another client's server won the race: ours is refused by the lock
+                # LOCK_RETRY_SECONDS after it starts; let it go before returning
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=max(LOCK_RETRY_SECONDS + 1,
+                                          deadline - time.monotonic()))
             detach(proc)  # it serves on after this process moves on or exits
             return url
         if proc.poll() is not None and _lock_is_held(settings):
@@ -314,18 +326,20 @@ def stop_server(settings: Settings, timeout: float = 30.0) -> bool:
     """Stop this workspace's running server (SIGTERM, graceful); True if one was stopped."""
     import signal
 
-    info = server_file(settings)
+    data = _read_info(settings)
     try:
-        pid = int(json.loads(info.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+        pid = int(data["pid"]) if data is not None else 0
+    except (ValueError, KeyError, TypeError):
+        pid = 0
+    if data is None or pid <= 0:
         return False
     if not _lock_is_held(settings):  # stale: that server is gone
-        info.unlink(missing_ok=True)
+        _forget_stale(settings, data)
         return False
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        info.unlink(missing_ok=True)
+        _forget_stale(settings, data)
         return False
     from mlyard.core.executors.base import pid_alive
 

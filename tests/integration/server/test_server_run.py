@@ -83,3 +83,36 @@ def test_stopping_server_removes_only_its_own_file(settings: Settings,
         server.proc.send_signal(signal.SIGINT)
         assert server.proc.wait(timeout=30) is not None
     assert json.loads(info.read_text()) == foreign
+
+
+def test_concurrent_starts_share_one_server(settings: Settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlyard.server.run import ensure_server
+
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            urls = list(pool.map(lambda _: ensure_server(settings), range(3)))
+        assert len(set(urls)) == 1  # the losers of the race were refused and waited
+        assert running_server(settings) == urls[0]
+        assert len(_servers_of(settings)) == 1
+    finally:
+        assert stop_server(settings)
+    assert _servers_of(settings) == []
+
+
+def _servers_of(settings: Settings) -> list[int]:
+    """Pids of live `mlyard server` processes of this workspace."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if proc.info["status"] == psutil.STATUS_ZOMBIE or \
+                    "server" not in (proc.info["cmdline"] or [])[-3:]:
+                continue
+            if proc.environ().get("MLYARD_HOME") == str(settings.home):
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
