@@ -58,6 +58,7 @@ def test_chunked_uploads_are_cut_at_the_limit(settings: Settings, tmp_path: Path
                           headers={"Content-Type": "application/json"})
             assert r.status_code == 413 and r.json()["ErrorCode"] == "PayloadTooLarge"
             assert http.get("/ping").status_code == 200
+    assert "Traceback" not in server.log_text()
 
 
 def test_oversize_header_is_refused(settings: Settings, tmp_path: Path) -> None:
@@ -73,6 +74,7 @@ def test_oversize_header_is_refused(settings: Settings, tmp_path: Path) -> None:
         with httpx.Client(base_url=server.url, timeout=30) as http:
             assert http.get("/ping", headers={"X-Ok": "a" * 8000}).status_code == 200
             assert http.get("/ping", headers={"X-Big": "a" * 20000}).status_code == 431
+    assert "Traceback" not in server.log_text() and "Invalid HTTP" not in server.log_text()
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> float:
