@@ -131,7 +131,8 @@ class AccessPolicy:
         hosts = set(LOOPBACK_NAMES)
         bind = host.strip("[]").lower()
         if bind in WILDCARD_HOSTS:
-            hosts.update(n.lower() for n in {socket.gethostname(), socket.getfqdn()} if n)
+            # the host name only: getfqdn() may wait on DNS at start
+            hosts.update(n.lower() for n in (socket.gethostname(),) if n)
         else:
             hosts.add(bind)
         hosts.update(h.strip("[]").lower() for h in extra_hosts)
