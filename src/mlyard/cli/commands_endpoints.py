@@ -16,11 +16,21 @@ from mlyard.models.content_types import JSON
 from mlyard.sdk.endpoints import new_config_name
 from mlyard.serving.client import EndpointsClient
 
+#: Commands that start the workspace's server when none runs (they need one to act); every
+#: other command (list, describe, metrics, scaling-activities, report, ...) only connects
+#: to a running server and otherwise says how to start one.
+STARTS_SERVER = frozenset({"create", "update", "update-weights", "autoscale", "delete",
+                           "invoke"})
+
 
 def _client(ctx: click.Context) -> EndpointsClient:
-    from mlyard.server.run import ensure_server
+    """A client of the workspace's server (token from MLYARD_TOKEN); only the commands in
+    :data:`STARTS_SERVER` start a server when none runs."""
+    from mlyard.server.run import connect_server, ensure_server
 
-    return EndpointsClient(ensure_server(workspace(ctx).settings))
+    settings = workspace(ctx).settings
+    start = ctx.command.name in STARTS_SERVER
+    return EndpointsClient(ensure_server(settings) if start else connect_server(settings))
 
 
 def parse_variant(text: str, *, shadow: bool = False) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from mlyard.cli.commands_data import sql_cmd, tables, tokenize_cmd
 from mlyard.cli.commands_endpoints import endpoints, server
 from mlyard.cli.commands_jobs import job, jobs, process, train
 from mlyard.cli.commands_models import algorithms, demo, evaluate, models, transform
+from mlyard.cli.commands_tokens import tokens
 from mlyard.cli.commands_tuning import tune, tuning
 from mlyard.errors import JobFailedError, MlyardError
 
@@ -30,7 +31,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for command in (sql_cmd, tables, train, process, jobs, job, models, algorithms, evaluate,
-                transform, demo, server, endpoints, tokenize_cmd, tune, tuning):
+                transform, demo, server, endpoints, tokenize_cmd, tune, tuning, tokens):
     cli.add_command(command)
 
 

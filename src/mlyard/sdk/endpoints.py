@@ -14,12 +14,15 @@ from mlyard.sdk.session import default_workspace
 from mlyard.serving.client import EndpointsClient
 
 
-def endpoints_client(workspace: Workspace | None = None) -> EndpointsClient:
-    """A client of the workspace's server, started in the background if none runs."""
+def endpoints_client(workspace: Workspace | None = None,
+                     token: str | None = None) -> EndpointsClient:
+    """A client of the workspace's server, started in the background if none runs; it
+    sends ``token`` (default: the ``MLYARD_TOKEN`` environment variable) as a bearer
+    token."""
     from mlyard.server.run import ensure_server
 
     ws = workspace or default_workspace()
-    return EndpointsClient(ensure_server(ws.settings))
+    return EndpointsClient(ensure_server(ws.settings), token=token)
 
 
 def new_config_name(endpoint: str) -> str:

@@ -11,6 +11,11 @@ The routes live in :mod:`mlyard.server.routes`, one module per resource:
 Errors are JSON ``{"ErrorCode": ..., "Message": ...}`` from one table
 (:mod:`mlyard.server.errors`) with the status of :data:`mlyard.errors.HTTP_STATUS`.
 
+Every request first passes :class:`mlyard.server.guard.AccessGuard` (Host allow-list,
+cross-origin refusal, bearer tokens, JSON-only control bodies). Control-plane bodies are
+limited to ``control_body_bytes`` (1 MiB by default, or the invocation limit if lower),
+invocation bodies to ``MLYARD_MAX_BODY_BYTES``; both are counted while streamed.
+
 The lifespan restores the stored endpoints, runs the autoscale loop every
 ``autoscale_interval`` seconds and the replica monitor every ``monitor_interval`` seconds,
 and on shutdown stops every replica.
@@ -24,20 +29,26 @@ import gc
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from mlyard.server.errors import EXCEPTION_HANDLERS
+from mlyard.server.guard import AccessGuard, AccessPolicy, TokenVerifier
+from mlyard.server.limits import CONTROL_BODY_BYTES
 from mlyard.server.readers import JobReader, ModelReader
 from mlyard.server.routes import endpoints, invocations, jobs, models, system
 from mlyard.serving.manager import EndpointManager
+from mlyard.serving.token_store import TokenStore
 
 
-def api_routes(manager: EndpointManager) -> list[BaseRoute]:
-    """Every route of the app over ``manager`` (and the workspace it serves)."""
+def api_routes(manager: EndpointManager,
+               control_body_bytes: int = CONTROL_BODY_BYTES) -> list[BaseRoute]:
+    """Every route of the app over ``manager`` (and the workspace it serves); control
+    bodies up to ``control_body_bytes`` (and never above the invocation limit)."""
     max_body = manager.options.max_body_bytes
     routes: list[BaseRoute] = [
         *invocations.routes(manager, max_body),
-        *endpoints.routes(manager, max_body),
+        *endpoints.routes(manager, min(control_body_bytes, max_body)),
         *jobs.routes(JobReader(manager.ws)),
         *models.routes(ModelReader(manager.ws)),
     ]
@@ -82,9 +93,15 @@ def _lifespan(manager: EndpointManager, on_stop: Callable[[], None] | None) -> C
     return lifespan
 
 
-def build_app(manager: EndpointManager,
-              on_stop: Callable[[], None] | None = None) -> Starlette:
+def build_app(manager: EndpointManager, on_stop: Callable[[], None] | None = None, *,
+              policy: AccessPolicy | None = None,
+              control_body_bytes: int = CONTROL_BODY_BYTES) -> Starlette:
     """The Starlette app over ``manager``; ``on_stop`` runs after shutdown closed every
-    endpoint's replicas."""
-    return Starlette(routes=api_routes(manager), lifespan=_lifespan(manager, on_stop),
-                     exception_handlers=EXCEPTION_HANDLERS)
+    endpoint's replicas. ``policy`` says who may call it (default: a loopback server,
+    tokens optional); tokens are checked against the workspace's token store."""
+    tokens = TokenStore.of(manager.ws.store)
+    guard = Middleware(AccessGuard, policy=policy or AccessPolicy.for_bind("127.0.0.1"),
+                       verifier=TokenVerifier(tokens.list_tokens))
+    return Starlette(routes=api_routes(manager, control_body_bytes),
+                     lifespan=_lifespan(manager, on_stop),
+                     exception_handlers=EXCEPTION_HANDLERS, middleware=[guard])

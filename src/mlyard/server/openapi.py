@@ -10,7 +10,9 @@ policies are the pydantic models' own JSON schemas, so they follow the validatio
 
 Every error response uses the ``Error`` schema (``{"ErrorCode", "Message"}``, see
 :mod:`mlyard.server.errors`); each operation lists the error statuses it can answer, and 500
-(an internal failure) is listed for all of them.
+(an internal failure) is listed for all of them, as are the refusals of the access guard
+(:mod:`mlyard.server.guard`: 400, 401, 403, 421, and 413/415 for control-plane bodies).
+The bearer token is declared as the optional security scheme ``bearer``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ from typing import Any, Literal
 from starlette.routing import BaseRoute, Route
 
 import mlyard
+from mlyard.server.guard import BODY_METHODS, GUARD_STATUSES, INVOCATION_PATH
 
 JSON = "application/json"
 #: Reasons of the statuses the server answers, for response descriptions.
 STATUS_TEXT: dict[int, str] = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Invalid request (ValidationError)",
+    401: "No valid bearer token (MissingAuthenticationToken, InvalidToken)",
+    403: "Cross-origin browser request (AccessDenied)",
+    421: "Host not allowed (MisdirectedRequest)",
     404: "Unknown name (ResourceNotFound)", 406: "No acceptable response type (NotAcceptable)",
     409: "The resource's state forbids this (ResourceInUse)",
     413: "Request body too large (PayloadTooLarge)",
@@ -153,9 +159,17 @@ def _operation(route: ApiRoute) -> dict[str, Any]:
             entry["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                                 for name, text in reply.headers.items()}
         responses[str(status)] = entry
-    for status in sorted({*op.errors, 500}):
+    for status in sorted(_error_statuses(route)):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     out["responses"] = responses
+    return out
+
+
+def _error_statuses(route: ApiRoute) -> set[int]:
+    """The operation's own error statuses, 500, and what the guard may answer."""
+    out = {*route.operation.errors, 500, *GUARD_STATUSES}
+    if route.method in BODY_METHODS and not INVOCATION_PATH.match(route.path):
+        out.update((413, 415))
     return out
 
 
@@ -179,7 +193,7 @@ def openapi_document(routes: Sequence[BaseRoute], title: str = "mlyard server") 
     for route in routes:
         if isinstance(route, ApiRoute):
             paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
-            statuses.update(route.operation.errors)
+            statuses.update(_error_statuses(route))
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths = _hoist_defs(paths, schemas)
     responses = {f"Error{status}": {
@@ -194,5 +208,11 @@ def openapi_document(routes: Sequence[BaseRoute], title: str = "mlyard server") 
                  "description": "Endpoints (SageMaker Runtime wire format and a SageMaker-"
                  "like control plane), and read-only jobs and models of one workspace."},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas, "responses": responses},
+        "components": {"schemas": schemas, "responses": responses,
+                       "securitySchemes": {"bearer": {
+                           "type": "http", "scheme": "bearer",
+                           "description": "A token from `mlyard tokens create`; required "
+                           "when the server listens beyond loopback or "
+                           "MLYARD_REQUIRE_TOKEN=1"}}},
+        "security": [{"bearer": []}, {}],
     }

@@ -7,17 +7,26 @@ status it was sent with. A body that is not such JSON (a proxy's page, a server 
 starting, anything without a string ``ErrorCode``) raises
 :class:`~mlyard.errors.ServiceUnavailable` for 429/502/503/504 and
 :class:`~mlyard.errors.MlyardError` otherwise.
+
+The client sends an API token as ``Authorization: Bearer <token>`` when it has one: the
+``token`` argument, else the ``MLYARD_TOKEN`` environment variable (how the CLI and the SDK
+get it). A server bound beyond loopback, or run with ``MLYARD_REQUIRE_TOKEN=1``, refuses
+requests without a valid one (401).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import weakref
 from typing import Any
 
 import httpx
 
 from mlyard.errors import MlyardError, ServiceUnavailable, error_class
+
+#: The environment variable a client reads its API token from.
+TOKEN_ENV = "MLYARD_TOKEN"
 
 #: Statuses of a non-JSON error response that mean "try again later".
 _UNAVAILABLE = frozenset({429, 502, 503, 504})
@@ -48,9 +57,11 @@ def raise_for_error(response: httpx.Response) -> None:
 class EndpointsClient:
     """The control and data plane of one server (``url`` like ``http://127.0.0.1:8080``)."""
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float = 60.0, token: str | None = None) -> None:
         self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=timeout)
+        token = token if token is not None else os.environ.get(TOKEN_ENV, "").strip()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.url, timeout=timeout, headers=headers)
         # a client dropped without close() still returns its pooled sockets
         self._finalizer = weakref.finalize(self, self.http.close)
 

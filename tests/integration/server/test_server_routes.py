@@ -36,8 +36,10 @@ def app(ws: Workspace) -> Starlette:
 
 @pytest.fixture
 def client(app: Starlette) -> Iterator[TestClient]:
-    # no lifespan: nothing to restore, no background loops
-    yield TestClient(app, raise_server_exceptions=False)
+    # no lifespan: nothing to restore, no background loops; a loopback Host and JSON
+    # bodies, as the access guard wants (tests/integration/server/test_server_guard.py)
+    yield TestClient(app, raise_server_exceptions=False, base_url="http://127.0.0.1",
+                     headers={"Content-Type": "application/json"})
 
 
 def _error(response: Any, status: int, code: str) -> str:

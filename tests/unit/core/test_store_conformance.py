@@ -19,6 +19,7 @@ from mlyard.testing.stores import (
     ModelStoreConformance,
 )
 from mlyard.testing.table_store import TableStoreConformance
+from mlyard.testing.token_store import TokenStoreConformance
 from mlyard.testing.trial_store import TrialStoreConformance
 
 
@@ -57,6 +58,10 @@ class TestTrialStore(OnSql, TrialStoreConformance):
 
 
 class TestRuleStore(OnSql, RuleStoreConformance):
+    pass
+
+
+class TestTokenStore(OnSql, TokenStoreConformance):
     pass
 
 

@@ -27,6 +27,7 @@ BUILTINS: dict[str, str] = {
     "endpoints": "mlyard.serving.store_sql:SqlEndpointStore",
     "rules": "mlyard.training.rule_store_sql:SqlRuleStore",
     "trials": "mlyard.tuning.store_sql:SqlTrialStore",
+    "tokens": "mlyard.serving.token_store_sql:SqlTokenStore",
 }
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,127}")
