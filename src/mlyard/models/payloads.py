@@ -50,9 +50,14 @@ def json_depth_exceeds(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> bo
     passes over the brackets. For malformed text the answer errs on the side of "too deep"
     only where the text is not JSON anyway.
     """
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-    if raw.count(b"[") + raw.count(b"{") <= max_depth:
-        return False
+    if isinstance(data, str):
+        if data.count("[") + data.count("{") <= max_depth:
+            return False
+        raw = data.encode("utf-8", "surrogatepass")
+    else:
+        raw = bytes(data)
+        if raw.count(b"[") + raw.count(b"{") <= max_depth:
+            return False
     brackets = _JSON_STRING.sub(b"", raw).translate(_FOLD, _NOT_BRACKETS)
     if brackets.count(b"[") <= max_depth:
         return False

@@ -252,6 +252,8 @@ class CaptureWriter:
         self._flush_interval = flush_interval
         #: Write each record before :meth:`capture` returns (flush policy ``"every"``).
         self.sync = config.flush_policy == "every"
+        #: Flush policy ``"every"``: the open file of each variant, ``(path, fd)``.
+        self._fds: dict[str, tuple[Path, int]] = {}
         self._max_buffer = max_buffer
         self._lock = threading.Lock()  # guards _buffer, _thread, _closed
         self._flush_lock = threading.Lock()  # serializes flushes (file state, writes)
@@ -312,16 +314,32 @@ class CaptureWriter:
             if self._closed:
                 self.dropped += 1
                 return
+            variant = entry[1]
             try:
-                path = self._file_for(entry[1], entry[0])
+                path = self._file_for(variant, entry[0])
                 line = self._encode(entry)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._append_or_rotate(entry[1], path, line)
+                fd = self._fds.get(variant)
+                if fd is None or fd[0] != path:  # first record, or the file rotated
+                    self._close_fd(variant)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = (path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+                    self._fds[variant] = fd
+                try:
+                    _write_all(fd[1], line)
+                except BaseException:  # possibly half written: the next record starts a
+                    self._close_fd(variant)  # new file, so a torn line stays last
+                    self._files.pop(variant, None)
+                    raise
             except Exception:  # never fail the request over its capture record
                 self.dropped += 1
                 _log.exception("data capture of endpoint %s failed to write", self.endpoint)
             else:
                 self.written += 1
+
+    def _close_fd(self, variant: str) -> None:
+        fd = self._fds.pop(variant, None)
+        if fd is not None:
+            os.close(fd[1])
 
     def _append_or_rotate(self, variant: str, path: Path, data: bytes) -> None:
         """Append whole lines to ``path``; if the write fails (possibly half done), the next
@@ -433,6 +451,9 @@ class CaptureWriter:
             if thread is not threading.current_thread():
                 thread.join()
         self.flush()
+        with self._flush_lock:
+            for variant in list(self._fds):
+                self._close_fd(variant)
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -450,12 +471,17 @@ def _append(path: Path, data: bytes) -> None:
     """Append ``data`` (whole lines) to ``path`` in one ``write`` where the OS allows."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (one ``write`` call where the OS takes it all)."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 def capture_files(root: Path, endpoint: str, variant: str | None = None) -> list[Path]:
