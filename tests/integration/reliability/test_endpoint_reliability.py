@@ -11,6 +11,9 @@ What may fail, and only there (the documented windows, ``docs/architecture.d/cod
 * a canary deployment's bake: requests routed to the new, crashing variant fail (503) until
   the deployment rolls back.
 
+Data capture with ``FlushPolicy: "every"`` keeps the record of every answered request
+through a SIGKILL of the server.
+
 Every other request must be answered 200: killing a replica loses no request (the pool
 resends it to another replica, or to the restarted one).
 """
@@ -136,11 +139,16 @@ def _variant(name: str, model: str, weight: float = 1.0, replicas: int = 1) -> d
 
 
 def _create(server: Server, name: str, variants: list[dict[str, Any]]) -> dict[str, Any]:
+    return _create_with(server, name, variants)
+
+
+def _create_with(server: Server, name: str, variants: list[dict[str, Any]],
+                 **extra: Any) -> dict[str, Any]:
     from mlyard.sdk.endpoints import wait_for_endpoint
 
     with _client(server) as client:
         client.create_endpoint_config({"EndpointConfigName": f"{name}-cfg",
-                                       "ProductionVariants": variants})
+                                       "ProductionVariants": variants, **extra})
         client.create_endpoint(name, f"{name}-cfg")
         return wait_for_endpoint(client, name, timeout=120)
 
@@ -304,3 +312,46 @@ def test_crashing_canary_rolls_back_and_the_old_fleet_keeps_serving(server: Serv
         after = [o for o in load.good if o.started > ended]
         assert after and {o.status for o in after} == {200}
         client.delete_endpoint("canary")
+
+
+def test_capture_every_keeps_every_answered_request_through_kill_9(server: Server) -> None:
+    """With ``FlushPolicy: "every"``, each 200 a client received has its capture record on
+    disk even when the server is killed with SIGKILL under load (issue 10, item 7)."""
+    from mlyard.serving.capture import read_capture
+
+    _create_with(server, "captured", [_variant("A", "echo-a", 1), _variant("B", "echo-b", 1)],
+                 DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100,
+                                    "FlushPolicy": "every"})
+    answered: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    r = http.post("/endpoints/captured/invocations", json=GOOD)
+                except httpx.TransportError:
+                    return  # the server is gone
+                if r.status_code == 200:
+                    answered.append(r.headers["x-mlyard-event-id"])
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.5)
+        assert server.proc is not None
+        server.proc.kill()  # SIGKILL: no flush, no atexit
+        server.proc.wait(timeout=30)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert len(answered) > 50
+    records = list(read_capture(server.settings.home / "datacapture", "captured"))
+    found = {r["eventMetadata"]["eventId"] for r in records}
+    lost = set(answered) - found
+    assert not lost, f"{len(lost)} of {len(answered)} answered requests have no record"
+    server.start()  # restores the endpoint; later tests (if any) get a live server
+    with _client(server) as c:
+        c.delete_endpoint("captured")
