@@ -61,11 +61,12 @@ def json_depth_exceeds(data: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> bo
     brackets = _JSON_STRING.sub(b"", raw).translate(_FOLD, _NOT_BRACKETS)
     if brackets.count(b"[") <= max_depth:
         return False
-    if b"[" * (max_depth + 1) in brackets:  # a run of openers: deep without a doubt
-        return True
+    run = b"[" * (max_depth + 1)  # a run of openers: deep without a doubt
     # Each pass removes the innermost level ("[]" pairs of the text as it was); a valid
     # document of depth d is gone after exactly d passes.
     for _ in range(max_depth):
+        if run in brackets:
+            return True
         shorter = brackets.replace(b"[]", b"")
         if len(shorter) == len(brackets):  # unbalanced: not JSON; the parser says why
             return shorter.count(b"[") > max_depth
