@@ -183,6 +183,8 @@ class Load:
         except httpx.TransportError as exc:
             status, detail = 0, type(exc).__name__
         out.append(Outcome(started, time.monotonic(), status, detail))
+        if status == 0:  # no server listening: do not spin while it restarts
+            time.sleep(0.05)
 
     def _good(self, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
