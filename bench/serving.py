@@ -30,6 +30,11 @@ under ``non_loopback_listeners`` of (d).
 Targets: (b)/(a) throughput >= 0.80, p50 of (b) at most 1 ms above (a), (b)/(d) throughput
 >= 5. If Ray Serve cannot start, (d) is null and ``errors`` says why.
 
+Data capture: ``--capture interval`` (or ``every``) turns on data capture of every request
+for (b) and (c) with that flush policy (see :mod:`mlyard.serving.capture`); ``--capture-sync``
+is ``--capture every``, each record written before its response is sent. Compare a run with
+it against one without to measure the cost of write-ahead capture.
+
 Usage: ``python bench/serving.py [--cases a,b,c,d] [--seconds 10] [--repeats 1] [--save]``;
 the last line printed is one line of JSON with every figure, the targets and whether each was
 met (``--save`` also writes it to ``bench/results/serving.json``).
@@ -639,8 +644,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the review sample")
     p.add_argument("--ray-max-ongoing", type=int, default=64,
                    help="Ray Serve max_ongoing_requests (mlyard's per-replica in-flight cap)")
+    p.add_argument("--capture", choices=("off", "interval", "every"), default="off",
+                   help="data capture of every request for (b) and (c), with this flush policy")
+    p.add_argument("--capture-sync", dest="capture", action="store_const", const="every",
+                   help="same as --capture every: each record written before the response")
     p.add_argument("--save", action="store_true", help=f"write the JSON to {RESULTS}")
     args = p.parse_args(argv)
+    extra_spec: dict[str, Any] = {}
+    if args.capture != "off":
+        extra_spec["DataCaptureConfig"] = {"EnableCapture": True,
+                                           "InitialSamplingPercentage": 100,
+                                           "FlushPolicy": args.capture}
     chosen = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(chosen) - set(CASES))
     if unknown or not chosen:
@@ -651,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     cases: dict[str, dict[str, Any] | None] = {}
     errors: dict[str, str] = {}
     procs: list[Proc] = []
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"capture": args.capture}
 
     def run_case(key: str, fn: Callable[[], dict[str, Any]]) -> None:
         print(f"({key}) {CASES[key]} ...", file=sys.stderr)
@@ -688,7 +702,8 @@ def main(argv: list[str] | None = None) -> int:
                     try:
                         if "b" in chosen:
                             run_case("b", lambda: case_mlyard(args, proc, client, "bench-one", {
-                                "ProductionVariants": [_variant("AllTraffic", "bench-bt-1")]},
+                                "ProductionVariants": [_variant("AllTraffic", "bench-bt-1")],
+                                **extra_spec},
                                 lua, bodies))
                         if "c" in chosen:
                             run_case("c", lambda: case_mlyard(args, proc, client, "bench-ab", {
@@ -696,7 +711,8 @@ def main(argv: list[str] | None = None) -> int:
                                                        _variant("B", "bench-bt-2", 0.5)],
                                 "ShadowProductionVariant": {"VariantName": "Shadow",
                                                             "ModelName": "bench-bt-2",
-                                                            "SamplingPercentage": 10}},
+                                                            "SamplingPercentage": 10},
+                                **extra_spec},
                                 lua, bodies))
                     finally:
                         client.close()

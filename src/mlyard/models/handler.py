@@ -18,7 +18,9 @@ Defaults (those of ``sagemaker-pytorch-inference-toolkit``):
 * ``model_fn`` loads a TorchScript ``model.pt`` (or ``model.pth``) with ``torch.jit.load``.
 * ``input_fn`` decodes JSON, CSV (``np.genfromtxt``) or NPY into a float32 tensor (NPY
   keeps its dtype); JSON that is no numeric array (strings, ragged lists, objects) is
-  returned as the decoded value. Other content types are 415.
+  returned as the decoded value. Other content types are 415. Bodies are untrusted
+  (:mod:`mlyard.models.payloads`): JSON nested too deeply and ``.npy`` headers whose shape
+  does not match the bytes sent are 400, refused before parsing or allocating.
 * ``predict_fn`` calls ``model(input_data)`` under ``torch.no_grad()`` (the model in eval
   mode, a tensor input moved to the model's device).
 * ``output_fn`` turns a tensor into a list and encodes JSON, CSV or NPY (first supported
@@ -59,6 +61,7 @@ from mlyard.errors import (
 )
 from mlyard.models.base import MANIFEST_NAME, LoadedModel, ModelManifest, read_manifest
 from mlyard.models.content_types import ANY, CSV, JSON, NPY, media_type
+from mlyard.models.payloads import load_npy, loads_json
 
 FLAVOR = "pytorch-handler"
 LOADER = "mlyard.models.handler:load_model"
@@ -122,10 +125,7 @@ def default_input_fn(request_body: Any, request_content_type: str) -> Any:
 
     ctype = media_type(request_content_type) or JSON
     if ctype == JSON:
-        try:
-            data = json.loads(request_body)
-        except ValueError as exc:
-            raise ValidationError(f"request body is not valid JSON: {exc}") from None
+        data = loads_json(request_body, what="request body")  # depth-limited, 400 on error
         try:
             array = np.asarray(data, dtype=np.float32)
         except (ValueError, TypeError):
@@ -139,10 +139,8 @@ def default_input_fn(request_body: Any, request_content_type: str) -> Any:
             raise ValidationError(f"request body is not numeric CSV: {exc}") from None
         return torch.from_numpy(np.atleast_1d(array))
     if ctype == NPY:
-        try:
-            array = np.load(io.BytesIO(request_body), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValidationError(f"request body is not a .npy array: {exc}") from None
+        # the header's shape must match the bytes sent: never allocates more than the body
+        array = load_npy(bytes(request_body), what="request body")
         return torch.from_numpy(np.ascontiguousarray(array))
     raise UnsupportedMediaType(f"content type {request_content_type!r} is not supported; "
                                f"send {JSON}, {CSV} or {NPY}")

@@ -24,15 +24,32 @@ the time the file was started, SageMaker's layout). A variant's file is rotated 
 writer's clock at :meth:`CaptureWriter.capture` time, so it does not depend on when the
 buffer is flushed.
 
-Hot path: :meth:`CaptureWriter.capture` only appends a tuple to an in-memory list under a
-lock. A daemon flusher thread serializes and writes the buffer every ``flush_interval``
-seconds (sooner when ``max_buffer`` records are waiting). Each flush appends whole lines
-to a file in one ``write`` call, so a file never holds half a line once the write returns
-and writes never interleave. (A reader racing a large write may still see a prefix of it,
-since the OS copies it page by page; :func:`read_capture` therefore ignores a final line
-without its newline.) Call :meth:`CaptureWriter.close` (or use the
-writer as a context manager) to flush the rest; an ``atexit`` hook flushes writers left
-open at interpreter exit.
+When records reach the disk: the flush policy (``FlushPolicy`` of the config)
+    ``"interval"`` (the default): :meth:`CaptureWriter.capture` only appends a tuple to an
+    in-memory list under a lock, and a daemon flusher thread serializes and writes the
+    buffer every ``FlushIntervalSeconds`` (default 1 s; sooner when ``max_buffer`` records
+    are waiting). Cheapest on the hot path, but **a crash of the server process (kill -9,
+    OOM kill, power loss) loses the records of the last interval**: responses already sent
+    whose records were still buffered (about one second of traffic by default). A clean
+    stop (:meth:`CaptureWriter.close`, Ctrl-C, SIGTERM, interpreter exit) loses nothing.
+
+    ``"every"``: :meth:`CaptureWriter.capture` encodes the record and appends it to its
+    file (one ``write`` to the operating system) before it returns, and the endpoint
+    router calls it before it sends the response; so every response a client received has
+    its record in the file, even if the server process is killed right after. (The record
+    is in the OS's page cache, not fsynced: it survives the process, not a power loss.) It
+    costs one small ``write`` system call on the request path (measure it with
+    ``bench/serving.py --capture-sync``).
+
+Nothing written is ever corrupted: each write appends whole lines in one ``write`` call, so
+writes never interleave and a file never holds half a line once the write returns. A process
+killed in the middle of a write (or a write that fails half-way, e.g. on a full disk) can
+leave a final line without its newline; :func:`read_capture` skips such a last line, and a
+writer whose write failed starts a new file for that variant, so a torn line is always the
+last one of its file and never joins a later record. (A reader racing a large write may also
+see a prefix of it, since the OS copies it page by page; the same rule covers that.) Call
+:meth:`CaptureWriter.close` (or use the writer as a context manager) to flush the rest; an
+``atexit`` hook flushes writers left open at interpreter exit.
 """
 
 from __future__ import annotations
@@ -61,6 +78,7 @@ from mlyard.errors import DataError
 _log = logging.getLogger(__name__)
 
 CaptureOption = Literal["Input", "Output"]
+FlushPolicy = Literal["interval", "every"]
 
 #: Content types captured as text with encoding ``CSV`` / ``JSON`` unless configured.
 DEFAULT_CSV_CONTENT_TYPES = ("text/csv",)
@@ -86,6 +104,10 @@ class DataCaptureConfig(Spec):
     ``DestinationS3Uri`` and ``CaptureContentTypeHeader`` (``{"CsvContentTypes": [...],
     "JsonContentTypes": [...]}``). Unlike SageMaker, whose default without that header is
     base64 for everything, CSV and JSON payloads are captured as readable text by default.
+    mlyard's own fields: ``RotationSeconds``, ``FlushPolicy`` (``"interval"``, the default,
+    or ``"every"``: each record written before its response is sent; see the module
+    docstring for what a crash can lose) and ``FlushIntervalSeconds`` (how long a record may
+    wait in memory under ``"interval"``; default 1).
     """
 
     model_config = ConfigDict(loc_by_alias=True)
@@ -107,6 +129,14 @@ class DataCaptureConfig(Spec):
     json_content_types: list[str] = Field(
         default_factory=lambda: list(DEFAULT_JSON_CONTENT_TYPES), alias="JsonContentTypes"
     )
+    flush_policy: FlushPolicy = Field(default="interval", alias="FlushPolicy")
+    flush_interval_seconds: float = Field(default=1.0, gt=0.0, le=60.0,
+                                          alias="FlushIntervalSeconds")
+
+    @field_validator("flush_policy", mode="before")
+    @classmethod
+    def _policy(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -187,8 +217,10 @@ class CaptureWriter:
 
     ``root`` is the capture folder (files go below ``root/<endpoint>``); ``clock`` decides
     file names and rotation; ``rng`` is the sampling randomness (seed it in tests);
-    ``flush_interval`` (seconds) bounds how long a record waits in memory; ``max_buffer``
-    records waiting wake the flusher early.
+    ``flush_interval`` (seconds, default the config's ``flush_interval_seconds``) bounds how
+    long a record waits in memory; ``max_buffer`` records waiting wake the flusher early.
+    With the config's ``flush_policy`` ``"every"`` nothing is buffered: :meth:`capture`
+    writes the record before it returns.
     """
 
     def __init__(
@@ -199,9 +231,11 @@ class CaptureWriter:
         clock: Callable[[], float] = time.time,
         *,
         rng: random.Random | None = None,
-        flush_interval: float = 1.0,
+        flush_interval: float | None = None,
         max_buffer: int = 10_000,
     ) -> None:
+        if flush_interval is None:
+            flush_interval = config.flush_interval_seconds
         if not flush_interval > 0:
             raise ValueError(f"flush_interval must be > 0, got {flush_interval}")
         self.root = Path(root)
@@ -216,6 +250,10 @@ class CaptureWriter:
         self._json = frozenset(config.json_content_types)
         self._rotation = config.rotation_seconds
         self._flush_interval = flush_interval
+        #: Write each record before :meth:`capture` returns (flush policy ``"every"``).
+        self.sync = config.flush_policy == "every"
+        #: Flush policy ``"every"``: the open file of each variant, ``(path, fd)``.
+        self._fds: dict[str, tuple[Path, int]] = {}
         self._max_buffer = max_buffer
         self._lock = threading.Lock()  # guards _buffer, _thread, _closed
         self._flush_lock = threading.Lock()  # serializes flushes (file state, writes)
@@ -257,6 +295,9 @@ class CaptureWriter:
             self._clock(), variant, event_id, inference_id, request_body,
             request_content_type, response_body, response_content_type, inference_time,
         )
+        if self.sync:
+            self._write_now(entry)
+            return
         with self._lock:
             if self._closed:
                 self.dropped += 1
@@ -266,6 +307,50 @@ class CaptureWriter:
                 self._start()
             elif len(self._buffer) >= self._max_buffer:
                 self._wake.set()
+
+    def _write_now(self, entry: _Entry) -> None:
+        """Flush policy ``"every"``: append one record to its file now."""
+        with self._flush_lock:
+            if self._closed:
+                self.dropped += 1
+                return
+            variant = entry[1]
+            try:
+                path = self._file_for(variant, entry[0])
+                line = self._encode(entry)
+                fd = self._fds.get(variant)
+                if fd is None or fd[0] != path:  # first record, or the file rotated
+                    self._close_fd(variant)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fd = (path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+                    self._fds[variant] = fd
+                try:
+                    _write_all(fd[1], line)
+                except BaseException:  # possibly half written: the next record starts a
+                    self._close_fd(variant)  # new file, so a torn line stays last
+                    self._files.pop(variant, None)
+                    raise
+            except Exception:  # never fail the request over its capture record
+                self.dropped += 1
+                _log.exception("data capture of endpoint %s failed to write", self.endpoint)
+            else:
+                self.written += 1
+
+    def _close_fd(self, variant: str) -> None:
+        fd = self._fds.pop(variant, None)
+        if fd is not None:
+            os.close(fd[1])
+
+    def _append_or_rotate(self, variant: str, path: Path, data: bytes) -> None:
+        """Append whole lines to ``path``; if the write fails (possibly half done), the next
+        record of ``variant`` starts a new file, so a torn line stays last in its file."""
+        try:
+            _append(path, data)
+        except BaseException:
+            current = self._files.get(variant)
+            if current is not None and current.path == path:
+                del self._files[variant]
+            raise
 
     def _start(self) -> None:
         """Start the flusher thread (``_lock`` held)."""
@@ -295,13 +380,13 @@ class CaptureWriter:
                 return
             done = 0
             try:
-                groups: dict[Path, list[bytes]] = {}
+                groups: dict[Path, tuple[str, list[bytes]]] = {}
                 for entry in pending:
                     path = self._file_for(entry[1], entry[0])
-                    groups.setdefault(path, []).append(self._encode(entry))
-                for path, lines in groups.items():
+                    groups.setdefault(path, (entry[1], []))[1].append(self._encode(entry))
+                for path, (variant, lines) in groups.items():
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    _append(path, b"".join(lines))
+                    self._append_or_rotate(variant, path, b"".join(lines))
                     done += len(lines)
             finally:
                 self.written += done
@@ -366,6 +451,9 @@ class CaptureWriter:
             if thread is not threading.current_thread():
                 thread.join()
         self.flush()
+        with self._flush_lock:
+            for variant in list(self._fds):
+                self._close_fd(variant)
 
     def __enter__(self) -> CaptureWriter:
         return self
@@ -383,12 +471,17 @@ def _append(path: Path, data: bytes) -> None:
     """Append ``data`` (whole lines) to ``path`` in one ``write`` where the OS allows."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (one ``write`` call where the OS takes it all)."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 def capture_files(root: Path, endpoint: str, variant: str | None = None) -> list[Path]:

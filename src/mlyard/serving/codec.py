@@ -23,8 +23,15 @@ Response types (``Accept``; empty, ``*/*`` or ``application/*`` mean JSON; a lis
 * ``text/csv``: one row a prediction, ``label,prob`` of the top label (``score`` for a
   regressor), no header.
 
+Request bodies are untrusted: JSON and JSON Lines nested more than
+:data:`~mlyard.models.payloads.MAX_JSON_DEPTH` levels are refused before they are parsed (a
+few KB of ``[[[[...]]]]`` would otherwise exhaust the parser's recursion), and every failure
+of a decoder (``RecursionError``, ``csv.Error``, ``UnicodeDecodeError``, over-long integers)
+becomes a :class:`PayloadError`: a bad payload is the client's error, decided once.
+
 Errors are :mod:`mlyard.errors` classes carrying the ``code`` (status from its table) a server
-returns: :class:`PayloadError` (400, malformed or empty body, too many instances),
+returns: :class:`PayloadError` (400, malformed, too deeply nested or empty body, too many
+instances),
 :class:`UnsupportedMediaType` (415, unknown request content type) and :class:`NotAcceptable`
 (406, no supported type in ``Accept``). :class:`ModelError` (424) is the code a failed
 ``predict`` maps to; :func:`error_body` renders any of them as SageMaker's error JSON.
@@ -54,6 +61,7 @@ from mlyard.models.content_types import (
     TEXT,
     media_type,
 )
+from mlyard.models.payloads import MAX_JSON_DEPTH, check_json_depth
 
 #: Default upper bound on the number of instances of one request.
 MAX_INSTANCES = 1000
@@ -142,12 +150,17 @@ def _top_k(configuration: Any) -> int | None:
 
 
 def _decode_json(body: bytes) -> tuple[list[Any], dict[str, Any]]:
+    check_json_depth(body, MAX_JSON_DEPTH, what="JSON body", error=PayloadError)
     try:
         value = json.loads(body)
     except json.JSONDecodeError as exc:
         raise _json_error(exc) from None
     except UnicodeDecodeError as exc:
         raise PayloadError(f"JSON body is not UTF-8 text: {exc}") from None
+    except RecursionError:  # unbalanced brackets the depth check cannot measure
+        raise PayloadError("JSON body is nested too deeply; flatten the input") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise PayloadError(f"malformed JSON: {exc}") from None
     params: dict[str, Any] = {}
     if isinstance(value, dict) and "instances" in value:
         instances = value["instances"]
@@ -163,8 +176,10 @@ def _decode_json(body: bytes) -> tuple[list[Any], dict[str, Any]]:
 
 
 def _decode_jsonlines(body: bytes) -> list[Any]:
+    text = _text(body, "JSON Lines")
+    check_json_depth(body, MAX_JSON_DEPTH, what="JSON Lines body", error=PayloadError)
     out = []
-    for lineno, line in enumerate(_text(body, "JSON Lines").splitlines(), 1):
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -172,6 +187,11 @@ def _decode_jsonlines(body: bytes) -> list[Any]:
         except json.JSONDecodeError as exc:
             raise PayloadError(f"malformed JSON on line {lineno}: {exc.msg} at column "
                                f"{exc.colno} (char {exc.pos})") from None
+        except RecursionError:
+            raise PayloadError(f"JSON on line {lineno} is nested too deeply; flatten the "
+                               "input") from None
+        except ValueError as exc:
+            raise PayloadError(f"malformed JSON on line {lineno}: {exc}") from None
     return out
 
 

@@ -44,7 +44,10 @@ Frames
       with :class:`mlyard.errors.ValidationError`), 415 (``UnsupportedMediaType``), 406
       (``NotAcceptable``), 424 (``ModelError``: ``predict`` raised anything else) or 500
       (``InternalFailure``: the predictions could not be encoded). ``model_seconds`` is the
-      time spent in ``predict`` (0 when it was not called).
+      time spent in ``predict`` (0 when it was not called). A payload is the client's
+      business: whatever decoding it raises (a ``RecursionError`` or ``MemoryError`` on
+      hostile input included) is a 400 answer, never the end of the replica, so the pool
+      never resends it (it resends only requests whose replica died).
     * **invoke, handler models** (the model has ``invoke_raw``, e.g.
       :class:`mlyard.models.handler.HandlerModel`): the raw body, content type and accept go
       to ``model.invoke_raw`` unchanged, one request at a time (no dynamic batching); its
@@ -195,6 +198,11 @@ class ReplicaServer:
         except ValidationError as exc:
             return encode_response(KIND_INVOKE, rid, http_status(exc), 0.0,
                                    _JSON_TYPE, error_body(exc.code, exc.message))
+        except Exception as exc:  # a decoder failing on hostile input: still the client's
+            return encode_response(KIND_INVOKE, rid, HTTP_STATUS[ValidationError], 0.0,
+                                   _JSON_TYPE, error_body(ValidationError.code, (
+                                       "cannot decode the request body: "
+                                       f"{type(exc).__name__}: {exc}")))
         return _Request(rid, accept, instances, params.get("top_k", self.top_k_default))
 
     def _predict(self, instances: list[Any], top_k: int) -> tuple[list[dict[str, Any]] | None,

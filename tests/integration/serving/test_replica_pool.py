@@ -405,3 +405,26 @@ def test_frame_helpers_roundtrip() -> None:
     frame = encode_request(KIND_INVOKE, 7, b"text/csv", b"*/*", b"body")
     (length,) = struct.unpack_from("<I", frame)
     assert length == len(frame) - 4
+
+
+def test_nested_json_is_a_400_and_kills_no_replica(model_dir: Path, run_dir: Path) -> None:
+    """About 6 KB of ``[[[[...]]]]`` is the client's error: answered once with a 400 by the
+    replica it reached, which keeps serving (issue 10, item 2)."""
+    nested = b"[" * 3000 + b"]" * 3000
+
+    async def main() -> None:
+        async with ReplicaPool(model_dir, run_dir, 1, health_interval=0.1) as pool:
+            pid = pool.stats()[0].pid
+            for body, ctype in ((nested, JSON), (b'{"instances": [' + nested + b"]}", JSON),
+                                (nested + b"\n", "application/jsonlines")):
+                r = await pool.invoke(body, ctype, JSON)
+                assert (r.status, r.replica) == (400, pid), r
+                error = json.loads(r.body)
+                assert error["ErrorCode"] == "ValidationError" and "nested" in error["Message"]
+            assert (await pool.invoke(_body("love it"), JSON, JSON)).status == 200
+            await _until(lambda: pool.stats()[0].requests == 4)  # each answered once
+            stats = pool.stats()[0]
+            assert (stats.pid, stats.restarts, stats.healthy) == (pid, 0, True)
+            assert _alive(pid)
+
+    run(main)

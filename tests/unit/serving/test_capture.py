@@ -299,3 +299,78 @@ def test_capture_is_cheap(tmp_path: Path) -> None:
     per_call = (time.perf_counter() - started) / n
     w.close()
     assert per_call < 50e-6  # a few microseconds in practice; generous for slow CI
+
+
+# -- flush policy (issue 10, item 7) --------------------------------------------------------
+
+def test_flush_policy_config() -> None:
+    default = DataCaptureConfig()
+    assert (default.flush_policy, default.flush_interval_seconds) == ("interval", 1.0)
+    config = DataCaptureConfig.model_validate({"EnableCapture": True, "FlushPolicy": "Every",
+                                               "FlushIntervalSeconds": 0.25})
+    assert (config.flush_policy, config.flush_interval_seconds) == ("every", 0.25)
+    for bad in ({"FlushPolicy": "sometimes"}, {"FlushIntervalSeconds": 0},
+                {"FlushIntervalSeconds": 3600}):
+        with pytest.raises(PydanticValidationError):
+            DataCaptureConfig.model_validate(bad)
+
+
+def test_every_writes_the_record_before_capture_returns(tmp_path: Path) -> None:
+    config = DataCaptureConfig(enabled=True, flush_policy="every")
+    w = CaptureWriter(tmp_path, "ep", config, clock=FakeClock(NOON), flush_interval=3600.0)
+    for i in range(5):
+        _capture(w, f"e{i}", variant="AB"[i % 2])
+        assert [r["eventMetadata"]["eventId"] for r in read_capture(tmp_path, "ep")
+                if r["eventMetadata"]["eventId"] == f"e{i}"] == [f"e{i}"]
+    assert w.written == 5 and w.dropped == 0
+    w.close()
+    _capture(w, "late")
+    assert w.dropped == 1 and len(list(read_capture(tmp_path, "ep"))) == 5
+
+
+def test_interval_comes_from_the_config(tmp_path: Path) -> None:
+    config = DataCaptureConfig(enabled=True, flush_interval_seconds=0.05)
+    with CaptureWriter(tmp_path, "ep", config) as w:
+        _capture(w, "e1", t=time.time())
+        deadline = time.monotonic() + 5
+        while w.written == 0:
+            assert time.monotonic() < deadline, "the flusher did not use the config's interval"
+            time.sleep(0.01)
+        assert [r["eventMetadata"]["eventId"] for r in read_capture(tmp_path, "ep")] == ["e1"]
+
+
+@pytest.mark.parametrize("policy", ["interval", "every"])
+def test_a_torn_write_never_breaks_other_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               policy: str) -> None:
+    """A write that fails half-way leaves a torn last line; later records go to a new file,
+    so every reader still gets every whole record."""
+    import mlyard.serving.capture as capture_module
+
+    real_write = capture_module.os.write
+    fail = {"next": False}
+
+    def flaky(fd: int, data: Any) -> int:
+        if fail["next"]:
+            fail["next"] = False
+            real_write(fd, bytes(data)[: len(data) // 2])
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(capture_module.os, "write", flaky)
+    config = DataCaptureConfig(enabled=True, flush_policy=policy)  # type: ignore[arg-type]
+    w = CaptureWriter(tmp_path, "ep", config, clock=FakeClock(NOON), flush_interval=3600.0)
+    _capture(w, "e1")
+    w.flush()
+    fail["next"] = True
+    _capture(w, "torn")
+    if policy == "interval":
+        with pytest.raises(OSError):
+            w.flush()
+    _capture(w, "e2")
+    w.close()
+    assert (w.written, w.dropped) == (2, 1)
+    files = capture_files(tmp_path, "ep")
+    assert len(files) == 2  # the torn line is the last of the first file
+    assert sorted(f.read_bytes().endswith(b"\n") for f in files) == [False, True]
+    assert sorted(r["eventMetadata"]["eventId"] for r in read_capture(tmp_path, "ep")) == \
+        ["e1", "e2"]

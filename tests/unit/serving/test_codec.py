@@ -6,10 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlyard.errors import ValidationError, http_status
 from mlyard.serving.codec import (
     MAX_INSTANCES,
+    MAX_JSON_DEPTH,
     STATUS_BY_CODE,
     ModelError,
     NotAcceptable,
@@ -162,3 +165,91 @@ def test_error_codes_and_body() -> None:
     assert ModelError("boom").code == "ModelError"
     assert json.loads(error_body("ModelError", "boom")) == {"ErrorCode": "ModelError",
                                                             "Message": "boom"}
+
+
+# -- hostile payloads (issue 10, item 2) ----------------------------------------------------
+
+NESTED = b"[" * 3000 + b"]" * 3000  # about 6 KB; json.loads raises RecursionError on it
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/jsonlines"])
+def test_deeply_nested_json_is_a_payload_error(ctype: str) -> None:
+    with pytest.raises(PayloadError, match=f"nested more than {MAX_JSON_DEPTH} levels") as exc:
+        decode_instances(NESTED, ctype)
+    assert http_status(exc.value) == 400
+    wrapped = b'{"instances": [' + NESTED + b"]}"
+    with pytest.raises(PayloadError, match="nested more than"):
+        decode_instances(wrapped, "application/json")
+    unclosed = b'{"instances": ' + b"[" * 5000
+    with pytest.raises(PayloadError):
+        decode_instances(unclosed, ctype)
+
+
+def test_nesting_up_to_the_limit_is_decoded() -> None:
+    inner: Any = "x"
+    for _ in range(MAX_JSON_DEPTH - 2):  # the instances list and the object are two levels
+        inner = [inner]
+    body = json.dumps({"instances": [inner]}).encode()
+    assert decode_instances(body, "application/json")[0] == [inner]
+    with pytest.raises(PayloadError, match="nested more than"):
+        decode_instances(json.dumps({"instances": [[inner]]}).encode(), "application/json")
+    # brackets inside strings are text, not nesting
+    text = '"' + "[" * 5000 + '{\\"' + "]" * 10 + '"'
+    assert decode_instances(f'{{"instances": [{text}]}}'.encode(), "application/json")[0] == \
+        [json.loads(text)]
+    many = json.dumps({"instances": [[[1.0, 2.0]] * 3 for _ in range(500)]}).encode()
+    assert len(decode_instances(many, "application/json")[0]) == 500
+
+
+@pytest.mark.parametrize("body, ctype, message", [
+    (b'"' + b"a" * 200_000 + b'"\n', "text/csv", "malformed CSV"),
+    (b'a,"b\x00c\n', "text/csv", None),
+    (b"\xff\xfe\x00", "application/json", "not UTF-8"),
+    (b"\xff\xfe\x00", "application/jsonlines", "not UTF-8"),
+    (b"\xff\xfe\x00", "text/csv", "not UTF-8"),
+    (b"1e999999999", "application/json", None),
+    (b'"\\ud800"', "application/json", None),
+    (b"NaN", "application/json", None),
+])
+def test_odd_bodies_decode_or_fail_as_payload_errors(body: bytes, ctype: str,
+                                                     message: str | None) -> None:
+    try:
+        decode_instances(body, ctype)
+    except PayloadError as exc:
+        assert message is None or message in exc.message
+    else:
+        assert message is None
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=30)
+_CTYPES = st.sampled_from(["application/json", "application/jsonlines", "text/csv",
+                           "text/plain", "application/x-npy", "", "application/json; charset=x",
+                           "image/png", "TEXT/CSV"])
+
+
+def _hostile_bodies() -> st.SearchStrategy[bytes]:
+    nested = st.tuples(st.integers(1, 20_000), st.sampled_from("[{"), st.booleans()).map(
+        lambda t: (t[1] * t[0] + ("]" if t[1] == "[" else "}") * (t[0] if t[2] else 0))
+        .replace("{{", '{"a":{').encode())
+    structured = _JSON_VALUES.map(lambda v: json.dumps(v).encode())
+    lines = st.lists(structured, max_size=5).map(lambda xs: b"\n".join(xs))
+    csvish = st.lists(st.text(alphabet=',"\r\n\x00ab\\', max_size=20), max_size=5).map(
+        lambda xs: "\n".join(xs).encode())
+    return st.one_of(st.binary(max_size=300), nested, structured, lines, csvish,
+                     st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=_hostile_bodies(), ctype=_CTYPES)
+def test_fuzz_decoding_raises_only_client_errors(body: bytes, ctype: str) -> None:
+    """Whatever the bytes, decoding returns instances or raises a 4xx error, nothing else."""
+    try:
+        instances, params = decode_instances(body, ctype)
+    except ValidationError as exc:  # PayloadError, UnsupportedMediaType
+        assert 400 <= http_status(exc) < 500 and exc.message
+    else:
+        assert isinstance(instances, list) and 0 < len(instances) <= MAX_INSTANCES
+        assert isinstance(params, dict)
