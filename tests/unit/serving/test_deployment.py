@@ -107,7 +107,7 @@ def test_step_waits_for_the_outcome_of_slow_failures_and_rolls_back(ws: Workspac
     assert deployment["status"] == "RolledBack"
     assert "error rate 1.000" in deployment["reason"]
     assert [s["fraction"] for s in deployment["steps"]] == [0.5]  # never went to 100 %
-    assert rt.green is None and green.variants["A"].pool.closed
+    assert rt.green is None and green.variants["A"].pool.closed  # type: ignore[attr-defined]
     assert not rt.blue.variants["A"].pool.closed  # type: ignore[attr-defined]
     baking, settling = seen
     assert baking is not None and baking["Phase"] == "Baking"
