@@ -55,9 +55,10 @@ class Outstanding:
             self._counts[epoch] = max(0, left)
 
     def cut(self) -> int:
-        """Start a new epoch; returns it."""
+        """Start a new epoch; returns it (epochs with nothing in flight are dropped)."""
+        self._counts = {e: n for e, n in self._counts.items() if n > 0}
         self.epoch += 1
-        self._counts.setdefault(self.epoch, 0)
+        self._counts[self.epoch] = 0
         return self.epoch
 
     def before(self, epoch: int) -> int:
