@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,11 @@ def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, 
 def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], traffic: str,
                      wait_seconds: float, max_error_rate: float | None,
                      max_p99_ms: float | None, termination_wait: float, wait: bool) -> None:
-    """Move an endpoint to new variants with blue/green traffic shifting and rollback."""
+    """Move an endpoint to new variants with blue/green traffic shifting and rollback.
+
+    While it waits, shows the deployment's phase, the time left in the bake and the new
+    fleet's invocations and errors so far; exits 1 when the update does not complete (rolled
+    back, failed or interrupted), the endpoint staying on its old config."""
     kind, _, pct = traffic.partition(":")
     routing: dict[str, Any] = {"WaitIntervalInSeconds": wait_seconds}
     try:
@@ -218,13 +223,64 @@ def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], t
         "TrafficRoutingConfiguration": routing, "AutoRollbackConfiguration": rollback,
         "TerminationWaitInSeconds": termination_wait})
     desc = client.describe_endpoint(name)
-    while wait and desc["EndpointStatus"] in ("Updating", "RollingBack"):
-        time.sleep(0.5)
-        desc = client.describe_endpoint(name)
+    if wait:
+        desc = _watch_update(client, name, desc)
     deployment = desc.get("LastDeployment") or {}
-    click.echo(f"endpoint {name} {desc['EndpointStatus']}; deployment "
-               f"{deployment.get('status', 'InProgress')}"
+    status = deployment.get("status", "InProgress")
+    click.echo(f"endpoint {name} {desc['EndpointStatus']}; deployment {status}"
                + (f": {deployment['reason']}" if deployment.get("reason") else ""))
+    if wait and status != "Completed":
+        what = {"RolledBack": "was rolled back", "Failed": "failed",
+                "Interrupted": "was interrupted"}.get(status, f"ended {status}")
+        click.echo(f"error: the update of endpoint {name} {what}; it still serves config "
+                   f"{desc['EndpointConfigName']}", err=True)
+        sys.exit(1)
+
+
+#: Seconds between two looks at an updating endpoint, and between two progress lines that
+#: say nothing new (a new phase or step is shown at once).
+_POLL_SECONDS = 0.5
+_PROGRESS_EVERY = 5.0
+
+
+def update_progress(desc: dict[str, Any]) -> tuple[str, str]:
+    """What an updating endpoint's ``DeploymentProgress`` says, as ``(stage, line)``:
+    ``stage`` changes with the phase and step, ``line`` is the text to show."""
+    p = desc.get("DeploymentProgress")
+    if not p:
+        status = str(desc.get("EndpointStatus", "Updating"))
+        return status, f"{status}..."
+    phase = str(p.get("Phase", ""))
+    stage = f"{phase} {p.get('Step')}"
+    words = {"StartingNewFleet": "starting the new fleet", "Baking": "baking",
+             "WaitingForOutcomes": "waiting for the outcome of requests sent to the new fleet",
+             "RollingBack": "rolling back"}
+    line = words.get(phase, phase)
+    if p.get("Step"):
+        line = (f"step {p['Step']}/{p['Steps']} ({float(p['TrafficFraction']) * 100:g}% of "
+                f"traffic to the new fleet): {line}")
+        if phase == "Baking":
+            line += f", {float(p['BakeSecondsLeft']):.0f} s left"
+        line += (f"; new fleet so far: {p['Invocations']} invocations, "
+                 f"{p['Invocation5XXErrors']} 5xx, {p['Invocation4XXErrors']} 4xx, "
+                 f"{p['InFlight']} in flight")
+    return stage, line
+
+
+def _watch_update(client: EndpointsClient, name: str, desc: dict[str, Any]) -> dict[str, Any]:
+    """Wait while the endpoint is Updating or RollingBack, showing the deployment's
+    progress on stderr (a line when its phase or step changes, else every few seconds);
+    returns the final description."""
+    shown_stage, shown_at = "", 0.0
+    while desc["EndpointStatus"] in ("Updating", "RollingBack"):
+        stage, line = update_progress(desc)
+        now = time.monotonic()
+        if stage != shown_stage or now - shown_at >= _PROGRESS_EVERY:
+            click.echo(f"{name}: {line}", err=True)
+            shown_stage, shown_at = stage, now
+        time.sleep(_POLL_SECONDS)
+        desc = client.describe_endpoint(name)
+    return desc
 
 
 @endpoints.command("metrics")

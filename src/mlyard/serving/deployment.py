@@ -8,7 +8,15 @@ validates the request, marks the endpoint ``Updating`` and runs
 2. shifts traffic to it in the plan's steps (all at once, canary, linear), baking each step
    for ``WaitIntervalInSeconds`` while checking the alarms of ``AutoRollbackConfiguration``
    (error rate and p99 latency of the green fleet, from its own metric series
-   :func:`green_key`) every ``MLYARD_ALARM_INTERVAL`` seconds;
+   :func:`green_key`) every ``MLYARD_ALARM_INTERVAL`` seconds. Every outcome of a request
+   to the green fleet counts, 503s from its pool included (a replica that dies on every
+   request fails each request only after the pool tried several replicas, seconds later),
+   so after each bake the step also waits for the outcome of every request it sent to
+   the green fleet (at most ``settle_timeout`` seconds; requests still unanswered then
+   roll back) and judges the alarms once more. Whatever the configured alarms, a green
+   fleet that failed every one of at least ``MinInvocations`` requests with a 5xx is
+   rolled back (it would take the endpoint down); 4xx answers (the client's bad input)
+   never count against it;
 3. on an alarm rolls back (``RollingBack``, green drained and stopped, the endpoint back
    ``InService`` on its old config with the reason recorded); otherwise makes green the
    blue fleet, stores the new config and, after ``TerminationWaitInSeconds``, drains and
@@ -16,7 +24,11 @@ validates the request, marks the endpoint ``Updating`` and runs
 
 The deployment's progress is written to the endpoint's stored ``state["deployment"]``
 (status ``InProgress`` / ``Completed`` / ``RolledBack`` / ``Failed`` / ``Interrupted``,
-steps with their times), which ``DescribeEndpoint`` shows as ``LastDeployment``.
+steps with their times), which ``DescribeEndpoint`` shows as ``LastDeployment``. While it
+runs, :meth:`BlueGreenDeployment.progress` gives its live state (phase, step, seconds left
+in the bake, the green fleet's invocations and errors so far, requests still in flight),
+which ``DescribeEndpoint`` shows as ``DeploymentProgress`` and ``mlyard endpoints update``
+prints while it waits.
 """
 
 from __future__ import annotations
@@ -24,11 +36,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mlyard.serving.endpoint_specs import DeploymentConfig, EndpointConfig
 from mlyard.serving.endpoint_state import runtime_state
-from mlyard.serving.metrics import MetricsRecorder
+from mlyard.serving.metrics import (
+    INVOCATION_4XX_ERRORS,
+    INVOCATION_5XX_ERRORS,
+    INVOCATIONS,
+    MetricsRecorder,
+)
 from mlyard.serving.runtime import EndpointRuntime, Fleet
 from mlyard.serving.store import EndpointStatus, EndpointStore
 
@@ -62,18 +80,24 @@ def interrupted(state: Mapping[str, Any]) -> dict[str, Any]:
 def alarm_reason(metrics: MetricsRecorder, endpoint: str, plan: DeploymentConfig,
                  since: float) -> str | None:
     """Why the green fleet of ``endpoint`` breaks the plan's rollback alarms since ``since``
-    (epoch seconds), or None while it does not (or has served too few requests to judge)."""
+    (epoch seconds), or None while it does not (or has served too few requests to judge).
+
+    Errors are the green fleet's 5xx answers (model errors and the pool's 503s); its 4xx
+    answers (the client's bad input) count as invocations only. Whatever the plan, a fleet
+    that failed every one of at least ``MinInvocations`` requests is an alarm."""
     rules = plan.auto_rollback
     key = green_key(endpoint)
     window = max(1.0, time.time() - since)
-    calls = metrics.latest(key, "Invocations", window=window, stat="Sum") or 0.0
+    calls = metrics.latest(key, INVOCATIONS, window=window, stat="Sum") or 0.0
     if calls < rules.min_invocations:
         return None
-    if rules.max_error_rate is not None:
-        errors = metrics.latest(key, "Invocation5XXErrors", window=window, stat="Sum") or 0.0
-        if errors / calls > rules.max_error_rate:
-            return (f"error rate {errors / calls:.3f} of the new fleet is above "
-                    f"{rules.max_error_rate}")
+    errors = metrics.latest(key, INVOCATION_5XX_ERRORS, window=window, stat="Sum") or 0.0
+    if rules.max_error_rate is not None and errors / calls > rules.max_error_rate:
+        return (f"error rate {errors / calls:.3f} of the new fleet is above "
+                f"{rules.max_error_rate} ({errors:.0f} of {calls:.0f} requests failed)")
+    if errors >= calls:
+        return (f"every one of the {calls:.0f} requests sent to the new fleet failed "
+                "(5xx)")
     if rules.max_p99_latency_ms is not None:
         model = metrics.latest(key, "ModelLatency", window=window, stat="p99") or 0.0
         overhead = metrics.latest(key, "OverheadLatency", window=window, stat="p99") or 0.0
@@ -82,6 +106,23 @@ def alarm_reason(metrics: MetricsRecorder, endpoint: str, plan: DeploymentConfig
             return (f"p99 latency {p99_ms:.1f} ms of the new fleet is above "
                     f"{rules.max_p99_latency_ms} ms")
     return None
+
+
+#: Phases of a running deployment, as :meth:`BlueGreenDeployment.progress` names them.
+STARTING, BAKING, SETTLING, ROLLING_BACK = ("StartingNewFleet", "Baking",
+                                            "WaitingForOutcomes", "RollingBack")
+
+
+@dataclass
+class _Progress:
+    """The live state of one running deployment."""
+
+    phase: str
+    steps: int
+    step: int = 0
+    fraction: float = 0.0
+    bake_ends: float = 0.0  # time.monotonic()
+    fleet: Fleet | None = None
 
 
 class DeploymentHost(Protocol):
@@ -97,18 +138,49 @@ class DeploymentHost(Protocol):
 
 
 class BlueGreenDeployment:
-    """Runs blue/green deployments of the endpoints of one manager."""
+    """Runs blue/green deployments of the endpoints of one manager. ``settle_timeout``:
+    seconds a step waits after its bake for the outcome of the requests it sent to the new
+    fleet (60, SageMaker's invocation timeout); requests still unanswered then are an
+    alarm."""
 
     def __init__(self, host: DeploymentHost, store: EndpointStore, metrics: MetricsRecorder,
-                 alarm_interval: float) -> None:
+                 alarm_interval: float, settle_timeout: float = 60.0) -> None:
         self.host = host
         self.store = store
         self.metrics = metrics
         self.alarm_interval = alarm_interval
+        self.settle_timeout = settle_timeout
+        self._progress: dict[str, _Progress] = {}
+
+    def progress(self, name: str) -> dict[str, Any] | None:
+        """The live state of ``name``'s running deployment (None when none runs):
+        ``Phase`` (StartingNewFleet, Baking, WaitingForOutcomes, RollingBack), ``Step`` of
+        ``Steps``, ``TrafficFraction``, ``BakeSecondsLeft``, and the new fleet's
+        ``Invocations``, ``Invocation4XXErrors``, ``Invocation5XXErrors`` so far and
+        ``InFlight`` requests."""
+        p = self._progress.get(name)
+        if p is None:
+            return None
+        key = green_key(name)
+
+        def total(metric: str) -> int:
+            return round(self.metrics.aggregate(key, metric, stat="Sum") or 0.0)
+
+        in_flight = 0
+        if p.fleet is not None:
+            in_flight = sum(v.outstanding.total for v in p.fleet.variants.values())
+        left = max(0.0, p.bake_ends - time.monotonic()) if p.phase == BAKING else 0.0
+        return {"Phase": p.phase, "Step": p.step, "Steps": p.steps,
+                "TrafficFraction": p.fraction, "BakeSecondsLeft": round(left, 1),
+                "Invocations": total(INVOCATIONS),
+                "Invocation4XXErrors": total(INVOCATION_4XX_ERRORS),
+                "Invocation5XXErrors": total(INVOCATION_5XX_ERRORS),
+                "InFlight": in_flight}
 
     async def run(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
         """Move ``name`` to ``config`` following ``plan``; a failure leaves the endpoint
         InService on its old config with the deployment marked Failed."""
+        self._progress[name] = _Progress(STARTING, len(plan.traffic_routing.steps()))
         try:
             await self._shift(name, config, plan)
         except asyncio.CancelledError:
@@ -127,11 +199,42 @@ class BlueGreenDeployment:
             self.store.update_endpoint(
                 name, status=EndpointStatus.IN_SERVICE, state=state,
                 failure_reason=f"update to {config.name} failed: {exc}")
+        finally:
+            self._progress.pop(name, None)
+
+    async def _bake(self, name: str, plan: DeploymentConfig, green: Fleet, since: float,
+                    progress: _Progress) -> str | None:
+        """Bake one step: check the alarms until the bake time is over, then wait for the
+        outcome of every request sent to ``green`` so far and check them once more. Returns
+        the alarm, or None."""
+        progress.phase = BAKING
+        progress.bake_ends = time.monotonic() + plan.traffic_routing.wait_seconds
+        while True:
+            alarm = alarm_reason(self.metrics, name, plan, since)
+            if alarm is not None:
+                return alarm
+            if time.monotonic() >= progress.bake_ends:
+                break
+            await asyncio.sleep(self.alarm_interval)
+        progress.phase = SETTLING
+        cuts = [(v.outstanding, v.outstanding.cut()) for v in green.variants.values()]
+        deadline = time.monotonic() + self.settle_timeout
+        while True:
+            waiting = sum(o.before(epoch) for o, epoch in cuts)
+            alarm = alarm_reason(self.metrics, name, plan, since)
+            if alarm is not None or waiting == 0:
+                return alarm
+            if time.monotonic() >= deadline:
+                return (f"{waiting} requests sent to the new fleet were still unanswered "
+                        f"{self.settle_timeout:g} s after the step's bake")
+            await asyncio.sleep(self.alarm_interval)
 
     async def _shift(self, name: str, config: EndpointConfig, plan: DeploymentConfig) -> None:
         rt = self.host.live_runtime(name)
         self.metrics.forget(green_key(name))
         steps: list[dict[str, Any]] = []
+        progress = self._progress.setdefault(
+            name, _Progress(STARTING, len(plan.traffic_routing.steps())))
 
         def save(endpoint_status: EndpointStatus | None = None, **extra: Any) -> None:
             rec = self.store.get_endpoint(name)
@@ -148,21 +251,19 @@ class BlueGreenDeployment:
                                        f"failed: new fleet did not start: {exc}")
             return
         rt.green = green
+        progress.fleet = green
         alarm: str | None = None
         since = time.time()
-        for fraction in plan.traffic_routing.steps():
+        for number, fraction in enumerate(plan.traffic_routing.steps(), start=1):
             rt.green_fraction = fraction
+            progress.step, progress.fraction = number, fraction
             steps.append({"fraction": fraction, "at": time.time()})
             save()
-            bake_until = time.monotonic() + plan.traffic_routing.wait_seconds
-            while True:
-                alarm = alarm_reason(self.metrics, name, plan, since)
-                if alarm is not None or time.monotonic() >= bake_until:
-                    break
-                await asyncio.sleep(self.alarm_interval)
+            alarm = await self._bake(name, plan, green, since, progress)
             if alarm is not None:
                 break
         if alarm is not None:
+            progress.phase = ROLLING_BACK
             await self._roll_back(name, config, rt, green, alarm, save)
             return
         old = rt.blue
@@ -175,6 +276,7 @@ class BlueGreenDeployment:
         state["autoscaling"] = {v: p for v, p in policies.items() if v in green.variants}
         self.store.update_endpoint(name, status=EndpointStatus.IN_SERVICE, state=state,
                                    config_name=config.name, clear_failure=True)
+        self._progress.pop(name, None)
         await asyncio.sleep(plan.termination_wait_seconds)
         await asyncio.gather(*(p.close(drain=True) for p in old.pools()))
 

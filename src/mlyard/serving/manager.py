@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ConflictError, DataError, NotFoundError, ValidationError
+from mlyard.errors import (
+    ConflictError,
+    DataError,
+    MlyardError,
+    NotFoundError,
+    ValidationError,
+    http_status,
+)
 from mlyard.models.content_types import JSON
 from mlyard.models.predictions import top_label
 from mlyard.serving.autoscaler import Autoscaler
@@ -47,7 +54,17 @@ from mlyard.serving.endpoint_specs import (
     TargetTrackingPolicy,
 )
 from mlyard.serving.endpoint_state import runtime_state
-from mlyard.serving.metrics import Datapoint, MetricsRecorder
+from mlyard.serving.metrics import (
+    INVOCATIONS,
+    INVOCATIONS_PER_REPLICA,
+    METRICS,
+    MODEL_LATENCY,
+    OVERHEAD_LATENCY,
+    SHADOW_AGREEMENT,
+    Datapoint,
+    MetricsRecorder,
+    error_metric,
+)
 from mlyard.serving.monitor import ReplicaMonitor
 from mlyard.serving.pool import InvokeResult, ReplicaPool
 from mlyard.serving.runtime import EndpointRuntime, Fleet, VariantRuntime
@@ -325,20 +342,39 @@ class EndpointManager:
     async def invoke(self, name: str, body: bytes, content_type: str, accept: str,
                      target: str | None,
                      inference_id: str | None) -> tuple[InvokeResult, str, str]:
-        """Route one request; returns the result, the variant name and the event id."""
+        """Route one request; returns the result, the variant name and the event id.
+
+        Every outcome counts in the chosen variant's metrics (and in the green fleet's own
+        series during a deployment): an answer by its status, an error the pool raises
+        (503 when no replica is healthy, the pool is overloaded or every replica tried died;
+        500 for anything unexpected) as a 5xx with the time the request waited, before
+        the error goes on to the client."""
         managed = self._eps.get(name)
         rt = managed.runtime if managed is not None else None
         if rt is None:
             rec = self.endpoints.get_endpoint(name)  # NotFoundError for unknown endpoints
             raise ConflictError(f"endpoint {name!r} is {rec.status.value}, not InService")
         variant, green = rt.route(target)
+        epoch = variant.outstanding.begin() if green else 0
         started = time.perf_counter()
-        result = await variant.pool.invoke(body, content_type, accept)
+        try:
+            result = await variant.pool.invoke(body, content_type, accept)
+        except Exception as exc:
+            status = http_status(exc) if isinstance(exc, MlyardError) else 500
+            elapsed = time.perf_counter() - started
+            self._record(name, variant, status, None, elapsed)
+            if green:
+                self._record(green_key(name), variant, status, None, elapsed)
+            raise
+        finally:
+            if green:
+                variant.outstanding.end(epoch)
         elapsed = time.perf_counter() - started
         event_id = uuid.uuid4().hex
-        self._record(name, variant, result, elapsed)
+        self._record(name, variant, result.status, result.model_seconds, elapsed)
         if green:
-            self._record(green_key(name), variant, result, elapsed)
+            self._record(green_key(name), variant, result.status, result.model_seconds,
+                         elapsed)
         shadow = rt.shadow
         if shadow is not None and result.status == 200 and rt.rng.random() < shadow.sampling:
             self._spawn(self._shadow(name, shadow, body, content_type, accept, result))
@@ -351,32 +387,40 @@ class EndpointManager:
                             inference_time=time.time())
         return result, variant.name, event_id
 
-    def _record(self, key: str, variant: VariantRuntime, result: InvokeResult,
-                elapsed: float) -> None:
+    def _record(self, key: str, variant: VariantRuntime, status: int,
+                model_seconds: float | None, elapsed: float) -> None:
+        """Count one request of ``variant`` under ``key``: its status class, and its model
+        latency when a replica answered (``model_seconds``); the rest of ``elapsed`` is
+        overhead (all of it when no replica answered)."""
         m = self.metrics
         v = variant.name
-        m.record(key, v, "Invocations", 1.0)
-        m.record(key, v, "InvocationsPerReplica", 1.0 / max(1, variant.pool.replicas))
-        m.record(key, v, "ModelLatency", result.model_seconds * 1e6)
-        m.record(key, v, "OverheadLatency", max(0.0, elapsed - result.model_seconds) * 1e6)
-        if result.status >= 500 or result.status == 424:
-            m.record(key, v, "Invocation5XXErrors", 1.0)
-        elif result.status >= 400:
-            m.record(key, v, "Invocation4XXErrors", 1.0)
+        m.record(key, v, INVOCATIONS, 1.0)
+        m.record(key, v, INVOCATIONS_PER_REPLICA, 1.0 / max(1, variant.pool.replicas))
+        if model_seconds is not None:
+            m.record(key, v, MODEL_LATENCY, model_seconds * 1e6)
+            m.record(key, v, OVERHEAD_LATENCY, max(0.0, elapsed - model_seconds) * 1e6)
+        else:
+            m.record(key, v, OVERHEAD_LATENCY, max(0.0, elapsed) * 1e6)
+        if status >= 400:
+            error = error_metric(status)
+            if error is not None:
+                m.record(key, v, error, 1.0)
 
     async def _shadow(self, name: str, shadow: VariantRuntime, body: bytes, content_type: str,
                       accept: str, live: InvokeResult) -> None:
         started = time.perf_counter()
         try:
             result = await shadow.pool.invoke(body, content_type, "application/json")
-        except Exception:
-            self.metrics.record(name, shadow.name, "Invocation5XXErrors", 1.0)
+        except Exception as exc:
+            status = http_status(exc) if isinstance(exc, MlyardError) else 500
+            self._record(name, shadow, status, None, time.perf_counter() - started)
             return
-        self._record(name, shadow, result, time.perf_counter() - started)
+        self._record(name, shadow, result.status, result.model_seconds,
+                     time.perf_counter() - started)
         if result.status == 200 and accept.startswith("application/json"):
             live_label, shadow_label = _top_label(live.body), _top_label(result.body)
             if live_label is not None and shadow_label is not None:
-                self.metrics.record(name, shadow.name, "ShadowAgreement",
+                self.metrics.record(name, shadow.name, SHADOW_AGREEMENT,
                                     1.0 if live_label == shadow_label else 0.0)
 
     # -- weights and capacities ---------------------------------------------------------
@@ -534,10 +578,39 @@ class EndpointManager:
                          end: float | None = None) -> list[Datapoint]:
         """``stat`` of ``metric`` per ``period`` seconds (see
         :meth:`MetricsRecorder.query <mlyard.serving.metrics.MetricsRecorder.query>`);
-        NotFoundError if no such endpoint."""
-        self.endpoints.get_endpoint(name)
+        NotFoundError if no such endpoint, and for a variant or metric name it does not
+        know (naming the known ones). A known metric without data yet gives no points."""
+        rec = self.endpoints.get_endpoint(name)
+        if variant is not None:
+            known = self.variant_names(rec.name, rec.config_name)
+            if variant not in known:
+                raise NotFoundError(f"endpoint {name!r} has no variant {variant!r}; its "
+                                    f"variants: {', '.join(known) or '(none)'}")
+        metrics = sorted(set(METRICS) | set(self.metrics.metric_names(name)))
+        if metric not in metrics:
+            raise NotFoundError(f"unknown metric {metric!r} for endpoint {name!r}; known "
+                                f"metrics: {', '.join(metrics)}")
         return self.metrics.query(name, metric, variant=variant, period=period, stat=stat,
                                   start=start, end=end)
+
+    def variant_names(self, name: str, config_name: str) -> list[str]:
+        """Variants of endpoint ``name``: its config's production and shadow variants, the
+        live ones (a deployment's new fleet included) and any with retained metrics."""
+        names = set(self.metrics.variants(name))
+        with contextlib.suppress(NotFoundError, ValueError):
+            config = self._config(config_name)
+            names.update(v.variant_name for v in config.production_variants)
+            if config.shadow_variant is not None:
+                names.add(config.shadow_variant.variant_name)
+        managed = self._eps.get(name)
+        rt = managed.runtime if managed is not None else None
+        if rt is not None:
+            names.update(rt.blue.variants)
+            if rt.green is not None:
+                names.update(rt.green.variants)
+            if rt.shadow is not None:
+                names.add(rt.shadow.name)
+        return sorted(names)
 
     def ab_report(self, name: str, ground_truth: Mapping[str, str] | None = None) -> ABReport:
         """The A/B report of a live endpoint's variants (and shadow); with ``ground_truth``
@@ -584,4 +657,7 @@ class EndpointManager:
         if rt is not None and rt.green is not None:
             out["PendingDeployment"] = {"TrafficFraction": rt.green_fraction,
                                         "Variants": sorted(rt.green.variants)}
+        progress = self.deployment.progress(name)
+        if progress is not None:
+            out["DeploymentProgress"] = progress
         return out

@@ -13,14 +13,22 @@ cumulative counters, latency histograms and gauges in the Prometheus text format
 Metric names and units are SageMaker's (see :data:`METRICS`). What the router records for
 each request routed to a variant:
 
-* ``Invocations`` = 1 (every request, failed ones included);
+* ``Invocations`` = 1 (every request the variant was chosen for, whatever its outcome:
+  answered, refused by the replica (4xx), failed in the model (424/5xx) or failed in the
+  pool before any replica answered (503: no healthy replica, overloaded, every replica
+  tried died));
 * ``InvocationsPerReplica`` = ``1 / replicas`` (the variant's replica count when the
   request arrived), so that its ``Sum`` over a minute is SageMaker's
   ``InvocationsPerInstance`` even while the replica count changes within the minute;
-* ``ModelLatency`` and ``OverheadLatency`` in **microseconds**;
-* ``Invocation4XXErrors`` / ``Invocation5XXErrors`` = 1 for a failed request (0 may be
-  recorded for successes so that ``Average`` is the error rate; ``Sum`` is the count
-  either way).
+* ``ModelLatency`` and ``OverheadLatency`` in **microseconds**; a request no replica
+  answered has no ``ModelLatency`` and its whole time in the server as ``OverheadLatency``
+  (so the p99 alarm of a deployment sees requests that waited for a crashing replica);
+* ``Invocation4XXErrors`` = 1 for a request refused as the client's error (bad payload,
+  unsupported type) and ``Invocation5XXErrors`` = 1 for one the model or the server failed
+  (424 model error, 5xx, 503 from the pool); alarms read the 5xx series only, so bad
+  input sent by clients never rolls a deployment back (0 may be recorded for successes so
+  that ``Average`` is the error rate; ``Sum`` is the count either way).
+  :func:`error_metric` classifies a status.
 
 Gauges (``Replicas``, ``CPUUtilization``, ``MemoryUtilization``,
 ``ConcurrentRequestsPerModel``, ...) are set with :meth:`MetricsRecorder.set_gauge`, which
@@ -63,6 +71,8 @@ CPU_UTILIZATION = "CPUUtilization"
 MEMORY_UTILIZATION = "MemoryUtilization"
 CONCURRENT_REQUESTS_PER_MODEL = "ConcurrentRequestsPerModel"
 REPLICAS = "Replicas"
+CONCURRENT_REQUESTS = "ConcurrentRequests"
+SHADOW_AGREEMENT = "ShadowAgreement"
 
 #: The metrics the serving stack records: name -> (unit, description). Any other name may
 #: be recorded too (custom or shadow metrics); these are the ones with a fixed meaning.
@@ -81,6 +91,8 @@ METRICS: dict[str, tuple[str, str]] = {
     MEMORY_UTILIZATION: ("Percent", "Memory use of the variant's replicas"),
     CONCURRENT_REQUESTS_PER_MODEL: ("Count", "Requests in flight per replica"),
     REPLICAS: ("Count", "Replica processes of the variant"),
+    CONCURRENT_REQUESTS: ("Count", "Requests in flight in the variant's pool (sampled)"),
+    SHADOW_AGREEMENT: ("None", "Share of shadow answers whose top label equals the live one"),
 }
 
 #: The statistics every query accepts; any percentile ``pNN`` or ``pNN.N`` (0 < NN <= 100)
@@ -201,6 +213,17 @@ class _PromTotals:
         entry[0][bisect_left(LATENCY_BUCKETS, seconds)] += 1
         entry[1][0] += seconds
         entry[1][1] += 1
+
+
+def error_metric(status: int) -> str | None:
+    """The error metric an answer with HTTP ``status`` counts in: ``Invocation5XXErrors`` for
+    5xx and 424 (the model failed: SageMaker's ``ModelError``), ``Invocation4XXErrors`` for
+    other 4xx (the client's error), None for success."""
+    if status >= 500 or status == 424:
+        return INVOCATION_5XX_ERRORS
+    if status >= 400:
+        return INVOCATION_4XX_ERRORS
+    return None
 
 
 def check_stat(stat: str) -> float | None:
@@ -433,6 +456,12 @@ class MetricsRecorder:
         """Variants of ``endpoint`` with any series, sorted."""
         with self._lock:
             return sorted({k[1] for k in self._series if k[0] == endpoint})
+
+    def metric_names(self, endpoint: str, variant: str | None = None) -> list[str]:
+        """Metric names with any series of ``endpoint`` (of one variant if given), sorted."""
+        with self._lock:
+            return sorted({k[2] for k in self._series
+                           if k[0] == endpoint and (variant is None or k[1] == variant)})
 
     def _index_range(self, start: float | None, end: float | None) -> tuple[float, float]:
         """Bucket indexes ``[lo, hi)`` of the buckets whose start ``t`` has ``start <= t <

@@ -6,6 +6,11 @@ processes), optionally a *green* fleet during a blue/green update, a shadow vari
 data-capture writer. :meth:`EndpointRuntime.route` picks a variant at random in proportion
 to the weights (or the one a request pins). All state that must survive a restart is
 written to the metadata store by :class:`mlyard.serving.manager.EndpointManager`.
+
+Each variant counts its requests still in flight in an :class:`Outstanding` (per epoch),
+so that a blue/green deployment can wait for the outcome of every request it sent to the
+new fleet during a step before judging that step: a request to a crashing replica fails
+only after the pool has tried several replicas, seconds after it was routed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,51 @@ from mlyard.serving.endpoint_specs import EndpointConfig
 from mlyard.serving.pool import ReplicaPool
 
 
+class Outstanding:
+    """Requests in flight, counted per epoch (event-loop only, no lock).
+
+    :meth:`begin` returns the current epoch and :meth:`end` takes it back; :meth:`cut`
+    starts a new epoch and :meth:`before` counts the requests of earlier epochs still in
+    flight: after ``e = cut()``, ``before(e) == 0`` means every request begun before the
+    cut has its outcome, however many began since."""
+
+    __slots__ = ("_counts", "epoch")
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self._counts: dict[int, int] = {0: 0}
+
+    def begin(self) -> int:
+        """Count one request in the current epoch; returns the epoch for :meth:`end`."""
+        epoch = self.epoch
+        self._counts[epoch] = self._counts.get(epoch, 0) + 1
+        return epoch
+
+    def end(self, epoch: int) -> None:
+        """One request of ``epoch`` has its outcome."""
+        left = self._counts.get(epoch, 0) - 1
+        if left <= 0 and epoch != self.epoch:
+            self._counts.pop(epoch, None)
+        else:
+            self._counts[epoch] = max(0, left)
+
+    def cut(self) -> int:
+        """Start a new epoch; returns it (epochs with nothing in flight are dropped)."""
+        self._counts = {e: n for e, n in self._counts.items() if n > 0}
+        self.epoch += 1
+        self._counts[self.epoch] = 0
+        return self.epoch
+
+    def before(self, epoch: int) -> int:
+        """Requests begun in epochs before ``epoch`` and still in flight."""
+        return sum(n for e, n in self._counts.items() if e < epoch)
+
+    @property
+    def total(self) -> int:
+        """Every request in flight."""
+        return sum(self._counts.values())
+
+
 @dataclass
 class VariantRuntime:
     """One production (or shadow) variant: its model, weight and replica pool."""
@@ -31,6 +81,7 @@ class VariantRuntime:
     pool: ReplicaPool
     shadow: bool = False
     sampling: float = 0.0  # shadow only: share of live requests copied, 0..1
+    outstanding: Outstanding = field(default_factory=Outstanding)  # green fleet's requests
 
 
 @dataclass

@@ -295,3 +295,21 @@ def test_load_ground_truth_errors(tmp_path: Path, name: str, text: str, match: s
 def test_load_ground_truth_missing_file(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match=r"nope\.csv does not exist"):
         load_ground_truth(tmp_path / "nope.csv")
+
+
+def test_client_errors_do_not_decide_the_error_rate_comparison(
+        metrics: MetricsRecorder) -> None:
+    """A variant that got more bad input (4xx, the client's error) is not the worse model:
+    the comparison and recommendation go by 5xx (model and server failures)."""
+    _traffic(metrics, "A", 1000, latency=1000.0, seed=1)
+    _traffic(metrics, "B", 1000, latency=1000.0, errors_5xx=50, seed=2)
+    for _ in range(200):
+        metrics.record("ep", "A", "Invocation4XXErrors", 1.0, now=NOON + 1)
+    report = ab_report(metrics, "ep", ["A", "B"])
+    a, b = report.variant("A"), report.variant("B")
+    assert (a.errors_4xx, a.errors_5xx, b.errors_4xx, b.errors_5xx) == (200, 0, 0, 50)
+    (test,) = report.comparisons
+    assert (test.rate_a, test.rate_b) == (0.0, 0.05) and test.significant
+    rec = report.recommendation
+    assert (rec.winner, rec.basis, rec.significant) == ("A", "error_rate", True)
+    assert "5xx error rate" in rec.message

@@ -70,6 +70,10 @@ _DESCRIPTION = {
         "LastDeployment": {"type": ["object", "null"]},
         "ShadowProductionVariant": {"type": "object"},
         "PendingDeployment": {"type": "object"},
+        "DeploymentProgress": {
+            "type": "object", "description": "A running update: Phase, Step, Steps, "
+            "TrafficFraction, BakeSecondsLeft, the new fleet's Invocations, "
+            "Invocation4XXErrors, Invocation5XXErrors and InFlight requests so far"},
     },
 }
 _WEIGHTS = {

@@ -13,9 +13,11 @@ The recommendation:
 
 * with scored ground truth: the most accurate variant if it is significantly better than
   every other at ``alpha``, else "no significant difference" naming the leader;
-* without: *operational metrics only* — the variant with the lowest error rate if that is
-  significantly lower than every other's, else the lowest p99 model latency among the
-  variants whose error rate is not significantly worse than the best (no test on latency).
+* without: *operational metrics only* — the variant with the lowest 5xx error rate (model
+  and server failures, the replica pool's 503s included; a 4xx is the client's bad input
+  and never held against a variant) if that is significantly lower than every other's,
+  else the lowest p99 model latency among the variants whose 5xx error rate is not
+  significantly worse than the best (no test on latency).
 
 Latencies are in microseconds (as recorded) in :meth:`ABReport.to_dict`, in milliseconds
 in the text and HTML renderings.

@@ -6,9 +6,12 @@ error rate (without), with :func:`mlyard.stats.two_proportion_test` and Holm's a
 
 * with scored ground truth: the most accurate variant if it is significantly better than
   every other at ``alpha``, else "no significant difference" naming the leader;
-* without: *operational metrics only*: the variant with the lowest error rate if that is
-  significantly lower than every other's, else the lowest p99 model latency among the
-  variants whose error rate is not significantly worse than the best (no test on latency).
+* without: *operational metrics only*: the variant with the lowest 5xx error rate if that
+  is significantly lower than every other's, else the lowest p99 model latency among the
+  variants whose 5xx error rate is not significantly worse than the best (no test on
+  latency). Error rates here are 5xx answers (the model's failures, 424, and the server's,
+  503s from the replica pool included) per invocation; 4xx answers are the client's bad
+  input, shown in the report but never held against a variant.
 """
 
 from __future__ import annotations
@@ -99,20 +102,20 @@ def recommend_operational(
     if not live:
         return Recommendation(winner=None, leader=None, basis="none", significant=False,
                               message="no invocations recorded for these variants")
-    leader = min(live, key=lambda s: s.error_rate or 0.0)
+    leader = min(live, key=lambda s: s.error_rate_5xx or 0.0)
     if len(live) == 1:
         return Recommendation(
             winner=None, leader=leader.variant, basis="error_rate", significant=False,
-            message=f"only variant {leader.variant} has invocations (error rate "
-                    f"{pct(leader.error_rate)}); nothing to compare; operational metrics "
+            message=f"only variant {leader.variant} has invocations (5xx error rate "
+                    f"{pct(leader.error_rate_5xx)}); nothing to compare; operational metrics "
                     "only, no ground truth",
         )
     if _beats_all(leader.variant, tests, higher_is_better=False):
         return Recommendation(
             winner=leader.variant, leader=leader.variant, basis="error_rate",
             significant=True,
-            message=f"variant {leader.variant} wins on error rate "
-                    f"({pct(leader.error_rate)}, significantly lower than every other "
+            message=f"variant {leader.variant} wins on 5xx error rate "
+                    f"({pct(leader.error_rate_5xx)}, significantly lower than every other "
                     f"variant at alpha {alpha:g}); operational metrics only, no ground truth",
         )
     fine = [s for s in live if not _worse_than(leader.variant, s.variant, tests)]
@@ -120,7 +123,7 @@ def recommend_operational(
     if not timed:
         return Recommendation(
             winner=None, leader=leader.variant, basis="error_rate", significant=False,
-            message=f"no significant difference in error rate at alpha {alpha:g} and no "
+            message=f"no significant difference in 5xx error rate at alpha {alpha:g} and no "
                     f"latency data; leader: {leader.variant}; operational metrics only",
         )
     fastest = min(timed, key=lambda s: s.model_latency_p99 or 0.0)
@@ -130,7 +133,7 @@ def recommend_operational(
     return Recommendation(
         winner=fastest.variant, leader=fastest.variant, basis="p99_latency", significant=False,
         message=f"variant {fastest.variant} recommended on p99 model latency "
-                f"({ms(fastest.model_latency_p99)} ms{detail}); error rates do not differ "
+                f"({ms(fastest.model_latency_p99)} ms{detail}); 5xx error rates do not differ "
                 f"significantly at alpha {alpha:g}; operational metrics only, no ground truth, "
                 "latency not tested for significance",
     )

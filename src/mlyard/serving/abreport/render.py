@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the report's methods call these renderings
 
 BASIS_LABEL: dict[str, str] = {
     "accuracy": "accuracy against ground truth",
-    "error_rate": "operational metrics only (error rate; no ground truth)",
+    "error_rate": "operational metrics only (5xx error rate; no ground truth)",
     "p99_latency": "operational metrics only (p99 model latency; no ground truth)",
     "none": "no data to compare",
 }

@@ -59,8 +59,8 @@ def ab_report(
         report.comparisons = pairwise("accuracy", counts, alpha)
         report.recommendation = recommend_accuracy(report.variants, report.comparisons, alpha)
     else:
-        counts = [(s.variant, s.errors_4xx + s.errors_5xx, s.invocations)
-                  for s in report.variants]
+        # 5xx only: model and server failures; a 4xx is the client's bad input
+        counts = [(s.variant, s.errors_5xx, s.invocations) for s in report.variants]
         counts = [(v, min(x, n), n) for v, x, n in counts]
         report.comparisons = pairwise("error_rate", counts, alpha)
         report.recommendation = recommend_operational(
