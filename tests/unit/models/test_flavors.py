@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlyard.errors import ValidationError
 from mlyard.models import MANIFEST_NAME, ModelLoadError, describe_loading, get_flavor, load_model
@@ -77,3 +79,21 @@ def test_describe_loading_says_plainly_whether_user_code_runs(tmp_path: Path,
     assert describe_loading(get_flavor("plug")) == (
         f"flavor: plug - plug-in loader {__name__}:load_reversed (from {ENV_VAR}) runs; "
         "no code from the model directory")
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(alphabet=st.sampled_from("ab.:=, _\t"), max_size=40))
+def test_any_environment_value_parses_or_is_refused_by_name(value: str) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, value)
+        try:
+            found = available_flavors()
+        except ValidationError as exc:
+            assert exc.message.startswith(f"{ENV_VAR}: ")
+            return
+    for name, flavor in found.items():
+        if name in BUILTIN_FLAVORS:
+            assert flavor is BUILTIN_FLAVORS[name]
+            continue
+        module, _, attr = flavor.loader.partition(":")
+        assert name.strip() == name and name and module and attr
