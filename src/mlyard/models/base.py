@@ -125,7 +125,7 @@ def load_model(model_dir: str | Path) -> LoadedModel:
     """Load the model stored in ``model_dir`` through its flavor's registered loader.
 
     The flavor is checked before anything is imported; a loader that cannot be imported or
-    returns something else than a :class:`LoadedModel` is a :class:`ModelLoadError`.
+    returns anything other than a :class:`LoadedModel` is a :class:`ModelLoadError`.
     """
     model_dir = Path(model_dir)
     manifest = read_manifest(model_dir)

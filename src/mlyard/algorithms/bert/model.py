@@ -11,8 +11,9 @@ A model directory holds:
 Prediction loads in a fresh process (batch transform, endpoint replicas), on CUDA when
 available, else CPU, and never touches the network. Loading runs no code from the model
 directory and unpickles nothing: weights come only from ``model.safetensors``
-(``use_safetensors=True``; a ``pytorch_model.bin`` is refused, it is a pickle), and
-``trust_remote_code=False`` refuses a config or tokenizer that names custom code.
+(``use_safetensors=True``; a ``pytorch_model.bin`` is refused, it is a pickle), and with
+``trust_remote_code=False`` custom code a config or tokenizer names is never imported
+(ignored where transformers has the class, refused where it has not).
 """
 
 from __future__ import annotations
