@@ -79,7 +79,7 @@ def main():
     checkpoint = os.path.join(checkpoint_dir, "checkpoint.pt") if checkpoint_dir else None
     start_epoch = 0
     if checkpoint and os.path.exists(checkpoint):
-        state = torch.load(checkpoint, weights_only=False)
+        state = torch.load(checkpoint, weights_only=True)  # tensors and plain values only
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"]

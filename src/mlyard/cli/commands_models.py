@@ -36,15 +36,25 @@ def models_list(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def models_describe(ctx: click.Context, name: str) -> None:
-    """Print a model's record and manifest as JSON."""
-    from mlyard.models import read_manifest
+    """Print a model's record and manifest as JSON; ``Loading`` says in words what loading
+    it runs (``flavor: pytorch-handler - runs user code: code/inference.py``) or why mlyard
+    refuses to load it."""
+    from mlyard.models import ModelLoadError, describe_loading, read_manifest
+    from mlyard.models.flavors import check_flavor
 
     ws = workspace(ctx)
     rec = ws.store.get_model(name)
-    manifest = read_manifest(ws.artifacts.materialize(rec.uri, ws.cache_dir))
+    model_dir = ws.artifacts.materialize(rec.uri, ws.cache_dir)
+    manifest = read_manifest(model_dir, check=False)
+    try:
+        loading = describe_loading(check_flavor(manifest.flavor, manifest.loader, model_dir),
+                                   model_dir)
+    except ModelLoadError as exc:
+        loading = f"refused: {exc.message}"
     click.echo(json.dumps({"ModelName": rec.name, "Uri": rec.uri, "Flavor": rec.flavor,
                            "TrainingJob": rec.job_name, "CreationTime": rec.created_at,
-                           "Manifest": manifest.model_dump()}, indent=2, default=str))
+                           "Loading": loading, "Manifest": manifest.model_dump()},
+                          indent=2, default=str))
 
 
 @click.group()

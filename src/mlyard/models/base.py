@@ -1,4 +1,10 @@
-"""Model manifest and the generic predict interface."""
+"""Model manifest and the generic predict interface.
+
+The manifest is data from the model directory, which mlyard does not trust: it names a
+flavor, and the flavor registry (:mod:`mlyard.models.flavors`) names the code that loads
+it. :func:`read_manifest` refuses an unknown flavor or a foreign ``loader`` before anything
+is imported, so registering, serving and evaluating a hostile model run none of its code.
+"""
 
 from __future__ import annotations
 
@@ -14,21 +20,24 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mlyard.errors import NotFoundError, ValidationError
+from mlyard.models.flavors import ModelLoadError, check_flavor
 
 MANIFEST_NAME = "mlyard-model.json"
 FORMAT_VERSION = 1
 
 
 class ModelManifest(BaseModel):
-    """What a model directory holds and how to load it.
+    """What a model directory holds and which flavor loads it.
 
-    ``loader`` is ``"package.module:callable"``; the callable takes the model directory and
-    returns a :class:`LoadedModel`.
+    ``flavor`` picks the loader from the registry (:mod:`mlyard.models.flavors`).
+    ``loader`` (``"package.module:callable"``) is kept for compatibility with the manifests
+    mlyard has always written: when present it must be the flavor's registered loader, and
+    it is never imported on its own.
     """
 
     format_version: int = FORMAT_VERSION
     flavor: str
-    loader: str
+    loader: str | None = None
     task: Literal["classification", "regression"] = "classification"
     labels: list[str] = Field(default_factory=list)
     input_type: str = "text"
@@ -93,27 +102,42 @@ def write_manifest(model_dir: Path, manifest: ModelManifest) -> Path:
     return path
 
 
-def read_manifest(model_dir: Path) -> ModelManifest:
-    """Read and validate the manifest of ``model_dir``."""
+def read_manifest(model_dir: Path, *, check: bool = True) -> ModelManifest:
+    """Read and validate the manifest of ``model_dir``.
+
+    With ``check`` (the default) the manifest must name a registered flavor and, if it has
+    a ``loader``, that flavor's loader (:class:`~mlyard.models.flavors.ModelLoadError`
+    otherwise). ``check=False`` only parses, for showing a refused manifest to people.
+    """
     path = Path(model_dir) / MANIFEST_NAME
     if not path.is_file():
         raise NotFoundError(f"{model_dir} is not an mlyard model directory (no {MANIFEST_NAME})")
     try:
-        return ModelManifest.model_validate_json(path.read_text())
+        manifest = ModelManifest.model_validate_json(path.read_text())
     except ValueError as exc:
         raise ValidationError(f"corrupt model manifest {path}: {exc}") from None
+    if check:
+        check_flavor(manifest.flavor, manifest.loader, model_dir)
+    return manifest
 
 
 def load_model(model_dir: str | Path) -> LoadedModel:
-    """Load the model stored in ``model_dir`` through the loader its manifest names."""
+    """Load the model stored in ``model_dir`` through its flavor's registered loader.
+
+    The flavor is checked before anything is imported; a loader that cannot be imported or
+    returns anything other than a :class:`LoadedModel` is a :class:`ModelLoadError`.
+    """
     model_dir = Path(model_dir)
     manifest = read_manifest(model_dir)
-    module_name, _, attr = manifest.loader.partition(":")
+    flavor = check_flavor(manifest.flavor, manifest.loader, model_dir)
+    module_name, _, attr = flavor.loader.partition(":")
     try:
         loader = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise ValidationError(f"model loader {manifest.loader!r} not importable: {exc}") from None
+        raise ModelLoadError(f"loader {flavor.loader!r} of flavor {flavor.name!r} "
+                             f"({flavor.source}) is not importable: {exc}") from None
     model = loader(model_dir)
     if not isinstance(model, LoadedModel):
-        raise ValidationError(f"model loader {manifest.loader!r} returned {type(model).__name__}")
+        raise ModelLoadError(f"loader {flavor.loader!r} of flavor {flavor.name!r} returned "
+                             f"{type(model).__name__}, not a loaded model")
     return model

@@ -26,11 +26,14 @@ Defaults (those of ``sagemaker-pytorch-inference-toolkit``):
 * ``output_fn`` turns a tensor into a list and encodes JSON, CSV or NPY (first supported
   type of ``accept``; else 406).
 
-The script is imported in isolation from its file (a private module name, with
-``model_dir/code`` on ``sys.path`` so it can import its helper modules). An exception inside
-one of the functions becomes :class:`mlyard.errors.ModelError` (HTTP 424) carrying its
-message; :class:`mlyard.errors.MlyardError` subclasses (415/406/400 of the defaults) pass
-through unchanged.
+This is the one flavor that runs code coming with the model (``mlyard models describe``
+says so): loading a ``pytorch-handler`` model imports its ``code/inference.py``, and a model
+directory without this flavor in its manifest never gets here
+(:mod:`mlyard.models.flavors`). The script is imported in isolation from its file (a private
+module name, with ``model_dir/code`` on ``sys.path`` so it can import its helper modules).
+An exception inside one of the functions becomes :class:`mlyard.errors.ModelError`
+(HTTP 424) carrying its message; :class:`mlyard.errors.MlyardError` subclasses (415/406/400
+of the defaults) pass through unchanged.
 
 :class:`HandlerModel` serves raw payloads through :meth:`HandlerModel.invoke_raw` (what
 endpoint replicas use for it) and the generic :meth:`HandlerModel.predict` for batch
@@ -283,6 +286,9 @@ def load_model(model_dir: str | Path) -> HandlerModel:
     model_dir = Path(model_dir).resolve()
     if (model_dir / MANIFEST_NAME).is_file():
         manifest = read_manifest(model_dir)
+        if manifest.flavor != FLAVOR:
+            raise ValidationError(f"{model_dir} holds a {manifest.flavor!r} model, not "
+                                  f"{FLAVOR!r}; its code is not run")
     else:
         manifest = handler_manifest()
     script = model_dir / SCRIPT

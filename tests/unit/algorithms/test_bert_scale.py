@@ -84,3 +84,42 @@ def test_a_corrupt_or_foreign_checkpoint_stops_training(tmp_path: Path, data: di
     _use_checkpoints(monkeypatch, tmp_path / "ckpt", every=5, on_invalid="restart")
     _, logs = _train(tmp_path / "d", data, {"epochs": 1})
     assert any("starting from scratch" in line for line in logs)
+
+
+class _Payload:
+    """Unpickling this runs code: it writes ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (exec, (f"import pathlib; pathlib.Path({self.marker!r}).write_text('pwned')",))
+
+
+def test_a_checkpoint_holding_a_pickled_object_is_refused(tmp_path: Path, data: dict[str, Path],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.load(weights_only=True): a checkpoint with anything but tensors and plain
+    containers is refused, and the object in it never runs (even with valid checksums)."""
+    import hashlib
+    import json
+
+    import torch
+
+    from mlyard.training.checkpoint import MANIFEST
+
+    _use_checkpoints(monkeypatch, tmp_path / "ckpt", every=5)
+    _train(tmp_path / "a", data, {"epochs": 1})
+    newest = sorted((tmp_path / "ckpt").glob("checkpoint-*"))[-1]
+    state_file = newest / "state.pt"
+    state = torch.load(state_file, map_location="cpu", weights_only=True)
+    marker = tmp_path / "marker"
+    state["extra"] = _Payload(marker)
+    torch.save(state, state_file)
+    manifest = json.loads((newest / MANIFEST).read_text())
+    manifest["files"]["state.pt"] = {"sha256": hashlib.sha256(state_file.read_bytes()).hexdigest(),
+                                     "bytes": state_file.stat().st_size}
+    (newest / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match=r"cannot load state\.pt: it holds objects "
+                                              r"other than tensors.*names exec"):
+        _train(tmp_path / "b", data, {"epochs": 1})
+    assert not marker.exists()

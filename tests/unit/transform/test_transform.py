@@ -1,8 +1,9 @@
 """Tests of the batch transform engine (:mod:`mlyard.transform.engine`).
 
-The fake models below are loaded through their manifest's loader
-(``tests.unit.transform.test_transform:load_fake``), so ``spawn``-ed worker processes import this
-module to get them: run with the repository root on ``sys.path``.
+The fake models below are a flavor of their own, ``fake``, registered through
+``MLYARD_MODEL_FLAVORS`` (``fake=tests.unit.transform.test_transform:load_fake``; a manifest
+cannot name its loader), so ``spawn``-ed worker processes import this module to get them: run
+with the repository root on ``sys.path``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,12 @@ def quiet(message: str) -> None:
 
 def texts(n: int, prefix: str = "review") -> list[str]:
     return [f"{prefix} {i} {'good' * (i % 3)}" for i in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def fake_flavor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the ``fake`` flavor (inherited by spawned workers through the environment)."""
+    monkeypatch.setenv("MLYARD_MODEL_FLAVORS", f"fake={__name__}:load_fake")
 
 
 @pytest.fixture

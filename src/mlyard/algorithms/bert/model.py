@@ -9,7 +9,11 @@ A model directory holds:
   ``save_pretrained`` (loadable with ``AutoModelForSequenceClassification`` directly).
 
 Prediction loads in a fresh process (batch transform, endpoint replicas), on CUDA when
-available, else CPU, and never touches the network.
+available, else CPU, and never touches the network. Loading runs no code from the model
+directory and unpickles nothing: weights come only from ``model.safetensors``
+(``use_safetensors=True``; a ``pytorch_model.bin`` is refused, it is a pickle), and with
+``trust_remote_code=False`` custom code a config or tokenizer names is never imported
+(ignored where transformers has the class, refused where it has not).
 """
 
 from __future__ import annotations
@@ -138,8 +142,14 @@ def load_model(model_dir: str | Path, device: str = "auto") -> BertClassifier:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     dev = resolve_device(device)
-    tokenizer = AutoTokenizer.from_pretrained(hf_dir, local_files_only=True)
-    model = AutoModelForSequenceClassification.from_pretrained(hf_dir, local_files_only=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(hf_dir, local_files_only=True,
+                                                  trust_remote_code=False)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            hf_dir, local_files_only=True, use_safetensors=True, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"{model_dir}: cannot load the bert model in {HF_SUBDIR}/ "
+                              f"(safetensors weights only, no remote code): {exc}") from None
     model.to(dev)  # type: ignore[arg-type]
     model.eval()
     n_out = int(model.config.num_labels)

@@ -223,11 +223,23 @@ class BertTrainer:
         self.checkpoint_blocking += time.perf_counter() - started
 
     def _restore(self, checkpoint: Checkpoint) -> dict[str, Any]:
+        import pickle
+        import re
+
         import torch
 
         try:
+            # tensors, numbers, strings and containers only: a checkpoint is never unpickled
             state = torch.load(checkpoint.file(STATE_FILE), map_location="cpu",
-                               weights_only=False)
+                               weights_only=True)
+        except pickle.UnpicklingError as exc:
+            from mlyard.training.checkpoint import CheckpointError
+
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+            named = f" (it names {found.group(1)})" if found else ""
+            raise CheckpointError(f"checkpoint {checkpoint.path}: cannot load {STATE_FILE}: it "
+                                  "holds objects other than tensors and plain values, which "
+                                  f"mlyard does not unpickle{named}") from None
         except Exception as exc:
             from mlyard.training.checkpoint import CheckpointError
 

@@ -258,7 +258,7 @@ class BlazingText(Algorithm):
         first = 0
         found = checkpoints.latest() if checkpoints is not None else None
         if found is not None:
-            arrays = np.load(found.file("weights.npz"))
+            arrays = np.load(found.file("weights.npz"), allow_pickle=False)
             meta = found.meta
             trainer.restore(arrays["wi"], arrays["wo"], meta["rng"])
             first, history, words = meta["epoch"], meta["history"], meta["words"]

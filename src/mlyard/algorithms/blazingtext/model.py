@@ -11,6 +11,9 @@ A model directory holds:
 * ``vocab.json``: words (row order), their training counts, labels, ``word_ngrams``,
   ``buckets``.
 
+Loading reads only these files, as JSON and plain numpy arrays: an object array (a pickle) is
+refused, and no code from the directory runs.
+
 Labels are stored without fastText's ``__label__`` prefix (SageMaker's BlazingText returns
 ``__label__1``; mlyard returns the label as the user wrote it, e.g. ``1``).
 """
@@ -125,9 +128,9 @@ def load_model(model_dir: str | Path) -> BlazingTextModel:
         )
     try:
         vocab = json.loads((model_dir / VOCAB_FILE).read_text(encoding="utf-8"))
-        bucket_ids = np.load(model_dir / BUCKETS_FILE)
-        wi = np.load(model_dir / INPUT_FILE, mmap_mode="r")
-        wo = np.load(model_dir / OUTPUT_FILE)
+        bucket_ids = np.load(model_dir / BUCKETS_FILE, allow_pickle=False)
+        wi = np.load(model_dir / INPUT_FILE, mmap_mode="r", allow_pickle=False)
+        wo = np.load(model_dir / OUTPUT_FILE, allow_pickle=False)
     except (OSError, ValueError, KeyError) as exc:
         raise ValidationError(f"{model_dir}: incomplete blazingtext model: {exc}") from None
     space = FeatureSpace.from_json(vocab, bucket_ids)
