@@ -455,9 +455,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool stops replicas, not Ctrl-C
 
     from mlyard.models.base import load_model
+    from mlyard.models.flavors import ModelLoadError
 
     try:
         model = load_model(args.model_dir)
+    except ModelLoadError as exc:  # a refused manifest: one line, no traceback
+        print(f"mlyard-replica: {exc}", file=sys.stderr, flush=True)
+        return 1
     except Exception:  # reported to the pool through the log and exit status
         traceback.print_exc()
         print(f"mlyard-replica: cannot load the model in {args.model_dir}", file=sys.stderr,
