@@ -10,6 +10,7 @@ import click
 
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.waiting import goes_on
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
 from mlyard.core.specs import MetricDefinitionSpec
 from mlyard.data.catalog import Catalog
@@ -157,8 +158,9 @@ def tokenize_cmd(ctx: click.Context, input_path: str, output: str | None, max_se
     if not wait:
         click.echo(job_name)
         return
-    record = wait_for_job(ws, job_name, on_log=None if quiet else click.echo,
-                          raise_on_failure=True)
+    with goes_on("job", job_name):
+        record = wait_for_job(ws, job_name, on_log=None if quiet else click.echo,
+                              raise_on_failure=True)
     location = record.outputs.get("tokenized", "")
     local = ws.artifacts.local_path(location) if location else None
     click.echo(f"job {job_name} {record.status.value} in {fmt(record.duration)} s; "

@@ -11,6 +11,7 @@ import click
 
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.waiting import goes_on
 from mlyard.errors import ValidationError
 from mlyard.models.content_types import JSON
 from mlyard.sdk.endpoints import new_config_name
@@ -23,23 +24,32 @@ def _client(ctx: click.Context) -> EndpointsClient:
     return EndpointsClient(ensure_server(workspace(ctx).settings))
 
 
+#: Variant option keys that mean SageMaker's ``InitialInstanceCount`` (replicas): the first
+#: is the documented one, the others are accepted aliases.
+INSTANCE_KEYS = ("instance-count", "instances", "replicas")
+VARIANT_METAVAR = "NAME=MODEL[:weight=W][:instance-count=N]"
+SHADOW_METAVAR = "NAME=MODEL[:sampling=PCT][:instance-count=N]"
+
+
 def parse_variant(text: str, *, shadow: bool = False) -> dict[str, Any]:
-    """``A=bt-1:weight=50:replicas=1`` (shadow: ``S=bt-2:sampling=10:replicas=1``)."""
+    """``A=bt-1:weight=50:instance-count=1`` (shadow: ``S=bt-2:sampling=10:instance-count=1``;
+    ``replicas=N`` and ``instances=N`` are accepted for ``instance-count=N``)."""
     name, sep, rest = text.partition("=")
     parts = rest.split(":")
     if not sep or not name or not parts[0]:
-        raise ValidationError(f"expected VARIANT=MODEL[:weight=W][:replicas=N], got {text!r}")
+        raise ValidationError(f"expected {SHADOW_METAVAR if shadow else VARIANT_METAVAR}, "
+                              f"got {text!r}")
     out: dict[str, Any] = {"VariantName": name, "ModelName": parts[0]}
-    keys = {"replicas": "InitialInstanceCount"}
-    keys.update({"sampling": "SamplingPercentage"} if shadow
-                else {"weight": "InitialVariantWeight"})
+    keys = {"sampling": "SamplingPercentage"} if shadow else {"weight": "InitialVariantWeight"}
+    keys.update(dict.fromkeys(INSTANCE_KEYS, "InitialInstanceCount"))
     for option in parts[1:]:
         key, sep, value = option.partition("=")
         if key not in keys or not sep:
+            shown = [next(iter(keys)), INSTANCE_KEYS[0]]
             raise ValidationError(f"unknown variant option {option!r} in {text!r}; "
-                                  f"use {', '.join(k + '=...' for k in keys)}")
+                                  f"use {', '.join(k + '=...' for k in shown)}")
         try:
-            out[keys[key]] = int(value) if key == "replicas" else float(value)
+            out[keys[key]] = int(value) if key in INSTANCE_KEYS else float(value)
         except ValueError:
             raise ValidationError(f"{key} must be a number in {text!r}") from None
     return out
@@ -48,7 +58,8 @@ def parse_variant(text: str, *, shadow: bool = False) -> dict[str, Any]:
 def _wait(client: EndpointsClient, name: str) -> dict[str, Any]:
     from mlyard.sdk.endpoints import wait_for_endpoint
 
-    return wait_for_endpoint(client, name)
+    with goes_on("endpoint", name):
+        return wait_for_endpoint(client, name)
 
 
 @click.command()
@@ -71,8 +82,8 @@ def endpoints() -> None:
 @endpoints.command("create")
 @click.argument("name")
 @click.option("--variant", "variants", multiple=True, required=True,
-              metavar="NAME=MODEL[:weight=W][:replicas=N]", help="A production variant.")
-@click.option("--shadow", metavar="NAME=MODEL[:sampling=PCT][:replicas=N]",
+              metavar=VARIANT_METAVAR, help="A production variant.")
+@click.option("--shadow", metavar=SHADOW_METAVAR,
               help="A shadow variant receiving a sampled copy of traffic.")
 @click.option("--capture", type=float, metavar="PCT",
               help="Capture this percentage of requests and responses (data capture).")
@@ -143,23 +154,27 @@ def endpoints_invoke(ctx: click.Context, name: str, body: str, content_type: str
 @endpoints.command("update-weights")
 @click.argument("name")
 @click.argument("weights", nargs=-1, metavar="VARIANT=WEIGHT...")
-@click.option("--replicas", multiple=True, metavar="VARIANT=N", help="New replica count.")
+@click.option("--instance-count", "instance_counts", multiple=True, metavar="VARIANT=N",
+              help="New instance (replica) count of a variant.")
+@click.option("--replicas", multiple=True, metavar="VARIANT=N", hidden=True,
+              help="Alias of --instance-count.")
 @click.pass_context
 def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, ...],
+                             instance_counts: tuple[str, ...],
                              replicas: tuple[str, ...]) -> None:
-    """Change variant weights and/or replica counts live."""
+    """Change variant weights and/or instance (replica) counts live."""
     from mlyard.core.params import parse_assignments
 
     desired: dict[str, dict[str, Any]] = {}
     try:
         for key, value in parse_assignments(weights).items():
             desired.setdefault(key, {"VariantName": key})["DesiredWeight"] = float(value)
-        for key, value in parse_assignments(replicas).items():
+        for key, value in parse_assignments((*instance_counts, *replicas)).items():
             desired.setdefault(key, {"VariantName": key})["DesiredInstanceCount"] = int(value)
     except ValueError as exc:
-        raise ValidationError(f"weights and replica counts must be numbers: {exc}") from None
+        raise ValidationError(f"weights and instance counts must be numbers: {exc}") from None
     desc = _client(ctx).update_weights_and_capacities(name, list(desired.values()))
-    click.echo(table(["variant", "weight", "replicas"],
+    click.echo(table(["variant", "weight", "instances"],
                      [(v["VariantName"], v["CurrentWeight"], v["CurrentInstanceCount"])
                       for v in desc["ProductionVariants"]]))
 
@@ -167,7 +182,7 @@ def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, 
 @endpoints.command("update")
 @click.argument("name")
 @click.option("--variant", "variants", multiple=True, required=True,
-              metavar="NAME=MODEL[:weight=W][:replicas=N]", help="A variant of the new config.")
+              metavar=VARIANT_METAVAR, help="A variant of the new config.")
 @click.option("--traffic", default="all", show_default=True, metavar="all|canary:PCT|linear:PCT",
               help="Blue/green traffic shifting.")
 @click.option("--wait-seconds", default=60.0, show_default=True, help="Bake time per step.")
@@ -207,10 +222,11 @@ def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], t
     client.update_endpoint(name, config["EndpointConfigName"], {
         "TrafficRoutingConfiguration": routing, "AutoRollbackConfiguration": rollback,
         "TerminationWaitInSeconds": termination_wait})
-    desc = client.describe_endpoint(name)
-    while wait and desc["EndpointStatus"] in ("Updating", "RollingBack"):
-        time.sleep(0.5)
+    with goes_on("endpoint", name):
         desc = client.describe_endpoint(name)
+        while wait and desc["EndpointStatus"] in ("Updating", "RollingBack"):
+            time.sleep(0.5)
+            desc = client.describe_endpoint(name)
     deployment = desc.get("LastDeployment") or {}
     click.echo(f"endpoint {name} {desc['EndpointStatus']}; deployment "
                f"{deployment.get('status', 'InProgress')}"
