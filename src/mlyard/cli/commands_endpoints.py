@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from mlyard.cli.context import workspace
-from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
 from mlyard.cli.waiting import goes_on
 from mlyard.errors import ValidationError
 from mlyard.models.content_types import JSON
@@ -87,7 +87,8 @@ def endpoints() -> None:
               help="A shadow variant receiving a sampled copy of traffic.")
 @click.option("--capture", type=float, metavar="PCT",
               help="Capture this percentage of requests and responses (data capture).")
-@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the endpoint is InService.")
 @click.pass_context
 def endpoints_create(ctx: click.Context, name: str, variants: tuple[str, ...],
                      shadow: str | None, capture: float | None, wait: bool) -> None:
@@ -107,10 +108,14 @@ def endpoints_create(ctx: click.Context, name: str, variants: tuple[str, ...],
 
 
 @endpoints.command("list")
+@json_option
 @click.pass_context
-def endpoints_list(ctx: click.Context) -> None:
+def endpoints_list(ctx: click.Context, as_json: bool) -> None:
     """List endpoints."""
     rows = _client(ctx).list_endpoints()
+    if as_json:
+        echo_json(rows)
+        return
     click.echo(table(["name", "status", "config", "created"],
                      [(e["EndpointName"], e["EndpointStatus"], e["EndpointConfigName"],
                        fmt_time(e["CreationTime"])) for e in rows]))
@@ -118,8 +123,10 @@ def endpoints_list(ctx: click.Context) -> None:
 
 @endpoints.command("describe")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (describe always does; accepted like on every command).")
 @click.pass_context
-def endpoints_describe(ctx: click.Context, name: str) -> None:
+def endpoints_describe(ctx: click.Context, name: str, as_json: bool) -> None:
     """Print an endpoint's description as JSON."""
     click.echo(json.dumps(_client(ctx).describe_endpoint(name), indent=2))
 
@@ -136,8 +143,10 @@ def endpoints_delete(ctx: click.Context, name: str) -> None:
 @endpoints.command("invoke")
 @click.argument("name")
 @click.option("--body", required=True, help="Request body (use @FILE to read a file).")
-@click.option("--content-type", default=JSON, show_default=True)
-@click.option("--accept", default=JSON, show_default=True)
+@click.option("--content-type", default=JSON, show_default=True,
+              help="Media type of the body (JSON, JSON Lines, CSV, text, NPY).")
+@click.option("--accept", default=JSON, show_default=True,
+              help="Media type wanted for the answer.")
 @click.option("--target-variant", help="Send to this variant (X-Amzn-SageMaker-Target-Variant).")
 @click.pass_context
 def endpoints_invoke(ctx: click.Context, name: str, body: str, content_type: str, accept: str,
@@ -190,7 +199,8 @@ def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, 
 @click.option("--max-p99-ms", type=float, help="Roll back above this p99 latency.")
 @click.option("--termination-wait", default=0.0, show_default=True,
               help="Seconds the old fleet stays up after the shift.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the deployment ends (completed or rolled back).")
 @click.pass_context
 def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], traffic: str,
                      wait_seconds: float, max_error_rate: float | None,
@@ -256,15 +266,22 @@ def endpoints_metrics(ctx: click.Context, name: str, metric: str, variant: str |
 
 @endpoints.command("autoscale")
 @click.argument("name")
-@click.option("--variant", required=True)
+@click.option("--variant", required=True, help="The variant to scale.")
 @click.option("--target", type=float, help="Target value of the metric.")
-@click.option("--metric", type=click.Choice(["InvocationsPerReplica", "ConcurrencyPerReplica"]),
-              default="InvocationsPerReplica", show_default=True)
-@click.option("--min", "min_capacity", default=1, show_default=True)
-@click.option("--max", "max_capacity", default=2, show_default=True)
-@click.option("--scale-out-cooldown", default=60.0, show_default=True)
-@click.option("--scale-in-cooldown", default=300.0, show_default=True)
-@click.option("--evaluation-seconds", default=60.0, show_default=True)
+@click.option("--metric", type=click.Choice(["InvocationsPerReplica", "ConcurrencyPerReplica"],
+                                            case_sensitive=False),
+              default="InvocationsPerReplica", show_default=True,
+              help="The metric tracked (per instance).")
+@click.option("--min", "min_capacity", default=1, show_default=True,
+              help="Fewest instances.")
+@click.option("--max", "max_capacity", default=2, show_default=True,
+              help="Most instances.")
+@click.option("--scale-out-cooldown", default=60.0, show_default=True,
+              help="Seconds after a scale-out before the next one.")
+@click.option("--scale-in-cooldown", default=300.0, show_default=True,
+              help="Seconds after a scaling activity before a scale-in.")
+@click.option("--evaluation-seconds", default=60.0, show_default=True,
+              help="Seconds of metrics each evaluation looks at.")
 @click.option("--delete", is_flag=True, help="Remove the variant's policy.")
 @click.pass_context
 def endpoints_autoscale(ctx: click.Context, name: str, variant: str, target: float | None,

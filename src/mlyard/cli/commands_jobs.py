@@ -60,8 +60,8 @@ def _spec_error(exc: ValueError) -> ValidationError:
 @spec_option
 @click.option("--name", help="Job name (default: algorithm or script plus a timestamp).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait for the job and stream its logs.")
-@click.option("--quiet", is_flag=True, help="Do not stream logs while waiting.")
+              help="Wait for the job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def train(ctx: click.Context, spec_file: str | None, name: str | None, wait: bool,
           quiet: bool, **options: Any) -> None:
@@ -89,7 +89,8 @@ PROCESS_PARAMS = ("entry_point", "command_line", "python_exe", "image", "source_
               help="Run this command (any program) instead of a script.")
 @click.option("--python", "python_exe", help="Python interpreter of your own environment.")
 @click.option("--image", help="Run in this container image (Docker or Podman).")
-@click.option("--source-dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--source-dir", type=click.Path(exists=True, file_okay=False),
+              help="Folder holding the script.")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=PATH",
               help="An input, staged at {input:NAME}.")
 @click.option("--output", "outputs", multiple=True, metavar="NAME[=DEST]",
@@ -100,8 +101,9 @@ PROCESS_PARAMS = ("entry_point", "command_line", "python_exe", "image", "source_
 @click.option("--max-run", type=int, help="Stop the job after this many seconds.")
 @spec_option
 @click.option("--name", help="Job name.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
-@click.option("--quiet", is_flag=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def process(ctx: click.Context, entry_point: str | None, command_line: str | None,
             python_exe: str | None, image: str | None, source_dir: str | None,

@@ -36,24 +36,34 @@ TUNING_PARAMS = ("ranges", "objective", "maximize", "strategy", "gp", "max_jobs"
               help="A tuned range: lr=0.01:1.0:log, ngrams=1:3, dim=[50,100,200]; scale "
               "linear, log, reverselog or auto.")
 @click.option("--objective", help="The metric to optimize (required without --spec).")
-@click.option("--maximize/--minimize", default=True, show_default=True)
+@click.option("--maximize/--minimize", default=True, show_default=True,
+              help="Whether a higher or a lower objective is better (SageMaker's "
+              "objective type Maximize/Minimize).")
 @click.option("--strategy", type=click.Choice(["Random", "Grid", "Bayesian", "Hyperband"],
                                               case_sensitive=False),
-              default="Bayesian", show_default=True)
+              default="Bayesian", show_default=True,
+              help="Search strategy (any case: bayesian, Bayesian).")
 @click.option("--gp", is_flag=True, help="Bayesian with a Gaussian process instead of TPE.")
-@click.option("--max-jobs", type=int, default=10, show_default=True)
-@click.option("--max-parallel-jobs", type=int, default=1, show_default=True)
-@click.option("--early-stopping", type=click.Choice(["Off", "Auto"]), default="Off",
-              show_default=True)
+@click.option("--max-jobs", type=int, default=10, show_default=True,
+              help="Training jobs (trials) in all.")
+@click.option("--max-parallel-jobs", type=int, default=1, show_default=True,
+              help="Trials running at the same time.")
+@click.option("--early-stopping", type=click.Choice(["Off", "Auto"], case_sensitive=False),
+              default="Off", show_default=True,
+              help="Auto: stop trials that are unlikely to beat the best so far.")
 @click.option("--warm-start", "parents", multiple=True, metavar="TUNING_JOB",
               help="A parent tuning job whose trials seed the search (up to 5).")
 @click.option("--warm-start-type", type=click.Choice(["IdenticalDataAndAlgorithm",
-                                                      "TransferLearning"]),
-              default="IdenticalDataAndAlgorithm", show_default=True)
+                                                      "TransferLearning"],
+                                                     case_sensitive=False),
+              default="IdenticalDataAndAlgorithm", show_default=True,
+              help="How the parents' trials relate to this job (SageMaker's warm start "
+              "types).")
 @spec_option
 @click.option("--name", help="Tuning job name.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
-@click.option("--quiet", is_flag=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the tuning job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, maximize: bool,
          strategy: str, gp: bool, max_jobs: int, max_parallel_jobs: int, early_stopping: str,
@@ -68,8 +78,6 @@ def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, max
         if not objective:
             raise click.UsageError("Missing option '--objective' (or give --spec FILE).")
         parsed = dict(parse_range(text) for text in ranges)
-        strategy = {s.lower(): s for s in ("Random", "Grid", "Bayesian", "Hyperband")}[
-            strategy.lower()]
         trials = training_spec(training)
         try:
             spec = TuningJobSpec(
@@ -184,7 +192,8 @@ def tuning_stop(ctx: click.Context, name: str) -> None:
 
 @tuning.command("resume")
 @click.argument("name")
-@click.option("--wait/--no-wait", default=False, show_default=True)
+@click.option("--wait/--no-wait", default=False, show_default=True,
+              help="Wait for the tuning job and stream its log.")
 @click.pass_context
 def tuning_resume(ctx: click.Context, name: str, wait: bool) -> None:
     """Start a tuning job's driver again from its stored trials."""

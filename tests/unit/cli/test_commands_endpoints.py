@@ -126,3 +126,17 @@ def test_endpoint_config_spec_uses_instance_count(client: FakeClient) -> None:
     assert out.exit_code == 0, out.output
     spec = client.calls[0][1]
     assert json.loads(json.dumps(spec))["ProductionVariants"][0]["InitialInstanceCount"] == 2
+
+
+def test_endpoints_list_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"EndpointName": "ep", "EndpointStatus": "InService", "EndpointConfigName": "c",
+             "CreationTime": 1.0}]
+
+    class Lister:
+        def list_endpoints(self) -> list[dict[str, Any]]:
+            return rows
+
+    monkeypatch.setattr(commands_endpoints, "_client", lambda ctx: Lister())
+    out = _run("endpoints", "list", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == rows
