@@ -33,6 +33,16 @@ from mlyard.tuning.ranges import (
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
 
+def _choice(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    """``value`` in its documented (SageMaker's) casing, matched in any case, as the CLI's
+    choices are; a ValidationError listing ``allowed`` otherwise."""
+    for option in allowed:
+        if isinstance(value, str) and value.lower() == option.lower():
+            return option
+    raise ValidationError(f"{what} must be one of {', '.join(allowed)} (any case), "
+                          f"got {value!r}")
+
+
 def tuning_detail(ws: Workspace, record: JobRecord) -> str:
     """``trials 4/10 done, 2 running, best validation:accuracy=0.91``: the progress line's
     detail for a tuning job, from its stored trials."""
@@ -98,11 +108,14 @@ class HyperparameterTuner:
         self.estimator = estimator
         self.objective_metric_name = objective_metric_name
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
-        self.objective_type = objective_type
-        self.strategy = strategy
+        self.objective_type = _choice("objective_type", objective_type,
+                                      ("Maximize", "Minimize"))
+        self.strategy = _choice("strategy", strategy,
+                                ("Random", "Grid", "Bayesian", "Hyperband"))
         self.max_jobs = max_jobs
         self.max_parallel_jobs = max_parallel_jobs
-        self.early_stopping_type = early_stopping_type
+        self.early_stopping_type = _choice("early_stopping_type", early_stopping_type,
+                                           ("Off", "Auto"))
         if warm_start_config is not None and not isinstance(warm_start_config,
                                                             WarmStartConfig):
             warm_start_config = WarmStartConfig(**dict(warm_start_config))
