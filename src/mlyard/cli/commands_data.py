@@ -10,6 +10,7 @@ import click
 
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.waiting import goes_on
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
 from mlyard.core.specs import MetricDefinitionSpec
 from mlyard.data.catalog import Catalog
@@ -21,7 +22,8 @@ from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, Processin
 @click.argument("query")
 @click.option("--database", default="default", show_default=True, help="Current database.")
 @click.option("--save", is_flag=True, help="Store the result as a query output (CSV+Parquet).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"],
+                                                   case_sensitive=False), default="table",
               show_default=True, help="How to print the result.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write the result to a CSV file.")
 @click.option("--max-rows", default=50, show_default=True, help="Rows printed as a table.")
@@ -54,8 +56,10 @@ def tables() -> None:
 @tables.command("register")
 @click.argument("name")
 @click.argument("location", type=click.Path(exists=True))
-@click.option("--database", default="default", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]),
+@click.option("--database", default="default", show_default=True,
+              help="Database the table goes in.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"],
+                                                   case_sensitive=False),
               help="File format (default: from the file suffix).")
 @click.option("--replace", is_flag=True, help="Replace an existing table of that name.")
 @click.option("--description", default="", help="Free text shown in listings.")
@@ -85,7 +89,8 @@ def tables_list(ctx: click.Context, database: str | None, as_json: bool) -> None
 
 @tables.command("drop")
 @click.argument("name")
-@click.option("--database", default="default", show_default=True)
+@click.option("--database", default="default", show_default=True,
+              help="Database the table is in.")
 @click.pass_context
 def tables_drop(ctx: click.Context, name: str, database: str) -> None:
     """Unregister table NAME (its files are kept)."""
@@ -115,12 +120,15 @@ def _local(location: str) -> str:
 @click.option("--pretrained", type=click.Path(exists=True, file_okay=False),
               help="Local Hugging Face model folder whose tokenizer to use "
                    "(default: the bundled MiniLM-L6).")
-@click.option("--validation-split", default=0.1, show_default=True)
-@click.option("--test-split", default=0.1, show_default=True)
-@click.option("--seed", default=0, show_default=True)
+@click.option("--validation-split", default=0.1, show_default=True,
+              help="Share of rows in the validation split.")
+@click.option("--test-split", default=0.1, show_default=True,
+              help="Share of rows in the test split.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the shuffle and split.")
 @click.option("--balance", is_flag=True, help="Down-sample every label to the smallest first.")
 @click.option("--name", help="Job name (default: tokenize plus a timestamp).")
-@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the job and stream its log.")
 @click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def tokenize_cmd(ctx: click.Context, input_path: str, output: str | None, max_seq_length: int,
@@ -157,8 +165,9 @@ def tokenize_cmd(ctx: click.Context, input_path: str, output: str | None, max_se
     if not wait:
         click.echo(job_name)
         return
-    record = wait_for_job(ws, job_name, on_log=None if quiet else click.echo,
-                          raise_on_failure=True)
+    with goes_on("job", job_name):
+        record = wait_for_job(ws, job_name, on_log=None if quiet else click.echo,
+                              raise_on_failure=True)
     location = record.outputs.get("tokenized", "")
     local = ws.artifacts.local_path(location) if location else None
     click.echo(f"job {job_name} {record.status.value} in {fmt(record.duration)} s; "

@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from mlyard.cli.context import workspace
-from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
+from mlyard.cli.waiting import goes_on
 from mlyard.errors import ValidationError
 from mlyard.models.content_types import JSON
 from mlyard.sdk.endpoints import new_config_name
@@ -34,23 +35,32 @@ def _client(ctx: click.Context) -> EndpointsClient:
     return EndpointsClient(ensure_server(settings) if start else connect_server(settings))
 
 
+#: Variant option keys that mean SageMaker's ``InitialInstanceCount`` (replicas): the first
+#: is the documented one, the others are accepted aliases.
+INSTANCE_KEYS = ("instance-count", "instances", "replicas")
+VARIANT_METAVAR = "NAME=MODEL[:weight=W][:instance-count=N]"
+SHADOW_METAVAR = "NAME=MODEL[:sampling=PCT][:instance-count=N]"
+
+
 def parse_variant(text: str, *, shadow: bool = False) -> dict[str, Any]:
-    """``A=bt-1:weight=50:replicas=1`` (shadow: ``S=bt-2:sampling=10:replicas=1``)."""
+    """``A=bt-1:weight=50:instance-count=1`` (shadow: ``S=bt-2:sampling=10:instance-count=1``;
+    ``replicas=N`` and ``instances=N`` are accepted for ``instance-count=N``)."""
     name, sep, rest = text.partition("=")
     parts = rest.split(":")
     if not sep or not name or not parts[0]:
-        raise ValidationError(f"expected VARIANT=MODEL[:weight=W][:replicas=N], got {text!r}")
+        raise ValidationError(f"expected {SHADOW_METAVAR if shadow else VARIANT_METAVAR}, "
+                              f"got {text!r}")
     out: dict[str, Any] = {"VariantName": name, "ModelName": parts[0]}
-    keys = {"replicas": "InitialInstanceCount"}
-    keys.update({"sampling": "SamplingPercentage"} if shadow
-                else {"weight": "InitialVariantWeight"})
+    keys = {"sampling": "SamplingPercentage"} if shadow else {"weight": "InitialVariantWeight"}
+    keys.update(dict.fromkeys(INSTANCE_KEYS, "InitialInstanceCount"))
     for option in parts[1:]:
         key, sep, value = option.partition("=")
         if key not in keys or not sep:
+            shown = [next(iter(keys)), INSTANCE_KEYS[0]]
             raise ValidationError(f"unknown variant option {option!r} in {text!r}; "
-                                  f"use {', '.join(k + '=...' for k in keys)}")
+                                  f"use {', '.join(k + '=...' for k in shown)}")
         try:
-            out[keys[key]] = int(value) if key == "replicas" else float(value)
+            out[keys[key]] = int(value) if key in INSTANCE_KEYS else float(value)
         except ValueError:
             raise ValidationError(f"{key} must be a number in {text!r}") from None
     return out
@@ -59,7 +69,8 @@ def parse_variant(text: str, *, shadow: bool = False) -> dict[str, Any]:
 def _wait(client: EndpointsClient, name: str) -> dict[str, Any]:
     from mlyard.sdk.endpoints import wait_for_endpoint
 
-    return wait_for_endpoint(client, name)
+    with goes_on("endpoint", name):
+        return wait_for_endpoint(client, name)
 
 
 @click.command()
@@ -82,12 +93,13 @@ def endpoints() -> None:
 @endpoints.command("create")
 @click.argument("name")
 @click.option("--variant", "variants", multiple=True, required=True,
-              metavar="NAME=MODEL[:weight=W][:replicas=N]", help="A production variant.")
-@click.option("--shadow", metavar="NAME=MODEL[:sampling=PCT][:replicas=N]",
+              metavar=VARIANT_METAVAR, help="A production variant.")
+@click.option("--shadow", metavar=SHADOW_METAVAR,
               help="A shadow variant receiving a sampled copy of traffic.")
 @click.option("--capture", type=float, metavar="PCT",
               help="Capture this percentage of requests and responses (data capture).")
-@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the endpoint is InService.")
 @click.pass_context
 def endpoints_create(ctx: click.Context, name: str, variants: tuple[str, ...],
                      shadow: str | None, capture: float | None, wait: bool) -> None:
@@ -107,10 +119,14 @@ def endpoints_create(ctx: click.Context, name: str, variants: tuple[str, ...],
 
 
 @endpoints.command("list")
+@json_option
 @click.pass_context
-def endpoints_list(ctx: click.Context) -> None:
+def endpoints_list(ctx: click.Context, as_json: bool) -> None:
     """List endpoints."""
     rows = _client(ctx).list_endpoints()
+    if as_json:
+        echo_json(rows)
+        return
     click.echo(table(["name", "status", "config", "created"],
                      [(e["EndpointName"], e["EndpointStatus"], e["EndpointConfigName"],
                        fmt_time(e["CreationTime"])) for e in rows]))
@@ -118,8 +134,10 @@ def endpoints_list(ctx: click.Context) -> None:
 
 @endpoints.command("describe")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (describe always does; accepted like on every command).")
 @click.pass_context
-def endpoints_describe(ctx: click.Context, name: str) -> None:
+def endpoints_describe(ctx: click.Context, name: str, as_json: bool) -> None:
     """Print an endpoint's description as JSON."""
     click.echo(json.dumps(_client(ctx).describe_endpoint(name), indent=2))
 
@@ -136,8 +154,10 @@ def endpoints_delete(ctx: click.Context, name: str) -> None:
 @endpoints.command("invoke")
 @click.argument("name")
 @click.option("--body", required=True, help="Request body (use @FILE to read a file).")
-@click.option("--content-type", default=JSON, show_default=True)
-@click.option("--accept", default=JSON, show_default=True)
+@click.option("--content-type", default=JSON, show_default=True,
+              help="Media type of the body (JSON, JSON Lines, CSV, text, NPY).")
+@click.option("--accept", default=JSON, show_default=True,
+              help="Media type wanted for the answer.")
 @click.option("--target-variant", help="Send to this variant (X-Amzn-SageMaker-Target-Variant).")
 @click.pass_context
 def endpoints_invoke(ctx: click.Context, name: str, body: str, content_type: str, accept: str,
@@ -154,23 +174,27 @@ def endpoints_invoke(ctx: click.Context, name: str, body: str, content_type: str
 @endpoints.command("update-weights")
 @click.argument("name")
 @click.argument("weights", nargs=-1, metavar="VARIANT=WEIGHT...")
-@click.option("--replicas", multiple=True, metavar="VARIANT=N", help="New replica count.")
+@click.option("--instance-count", "instance_counts", multiple=True, metavar="VARIANT=N",
+              help="New instance (replica) count of a variant.")
+@click.option("--replicas", multiple=True, metavar="VARIANT=N", hidden=True,
+              help="Alias of --instance-count.")
 @click.pass_context
 def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, ...],
+                             instance_counts: tuple[str, ...],
                              replicas: tuple[str, ...]) -> None:
-    """Change variant weights and/or replica counts live."""
+    """Change variant weights and/or instance (replica) counts live."""
     from mlyard.core.params import parse_assignments
 
     desired: dict[str, dict[str, Any]] = {}
     try:
         for key, value in parse_assignments(weights).items():
             desired.setdefault(key, {"VariantName": key})["DesiredWeight"] = float(value)
-        for key, value in parse_assignments(replicas).items():
+        for key, value in parse_assignments((*instance_counts, *replicas)).items():
             desired.setdefault(key, {"VariantName": key})["DesiredInstanceCount"] = int(value)
     except ValueError as exc:
-        raise ValidationError(f"weights and replica counts must be numbers: {exc}") from None
+        raise ValidationError(f"weights and instance counts must be numbers: {exc}") from None
     desc = _client(ctx).update_weights_and_capacities(name, list(desired.values()))
-    click.echo(table(["variant", "weight", "replicas"],
+    click.echo(table(["variant", "weight", "instances"],
                      [(v["VariantName"], v["CurrentWeight"], v["CurrentInstanceCount"])
                       for v in desc["ProductionVariants"]]))
 
@@ -178,7 +202,7 @@ def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, 
 @endpoints.command("update")
 @click.argument("name")
 @click.option("--variant", "variants", multiple=True, required=True,
-              metavar="NAME=MODEL[:weight=W][:replicas=N]", help="A variant of the new config.")
+              metavar=VARIANT_METAVAR, help="A variant of the new config.")
 @click.option("--traffic", default="all", show_default=True, metavar="all|canary:PCT|linear:PCT",
               help="Blue/green traffic shifting.")
 @click.option("--wait-seconds", default=60.0, show_default=True, help="Bake time per step.")
@@ -186,7 +210,8 @@ def endpoints_update_weights(ctx: click.Context, name: str, weights: tuple[str, 
 @click.option("--max-p99-ms", type=float, help="Roll back above this p99 latency.")
 @click.option("--termination-wait", default=0.0, show_default=True,
               help="Seconds the old fleet stays up after the shift.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until the deployment ends (completed or rolled back).")
 @click.pass_context
 def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], traffic: str,
                      wait_seconds: float, max_error_rate: float | None,
@@ -222,9 +247,10 @@ def endpoints_update(ctx: click.Context, name: str, variants: tuple[str, ...], t
     client.update_endpoint(name, config["EndpointConfigName"], {
         "TrafficRoutingConfiguration": routing, "AutoRollbackConfiguration": rollback,
         "TerminationWaitInSeconds": termination_wait})
-    desc = client.describe_endpoint(name)
-    if wait:
-        desc = _watch_update(client, name, desc)
+    with goes_on("endpoint", name):
+        desc = client.describe_endpoint(name)
+        if wait:
+            desc = _watch_update(client, name, desc)
     deployment = desc.get("LastDeployment") or {}
     status = deployment.get("status", "InProgress")
     click.echo(f"endpoint {name} {desc['EndpointStatus']}; deployment {status}"
@@ -306,15 +332,22 @@ def endpoints_metrics(ctx: click.Context, name: str, metric: str, variant: str |
 
 @endpoints.command("autoscale")
 @click.argument("name")
-@click.option("--variant", required=True)
+@click.option("--variant", required=True, help="The variant to scale.")
 @click.option("--target", type=float, help="Target value of the metric.")
-@click.option("--metric", type=click.Choice(["InvocationsPerReplica", "ConcurrencyPerReplica"]),
-              default="InvocationsPerReplica", show_default=True)
-@click.option("--min", "min_capacity", default=1, show_default=True)
-@click.option("--max", "max_capacity", default=2, show_default=True)
-@click.option("--scale-out-cooldown", default=60.0, show_default=True)
-@click.option("--scale-in-cooldown", default=300.0, show_default=True)
-@click.option("--evaluation-seconds", default=60.0, show_default=True)
+@click.option("--metric", type=click.Choice(["InvocationsPerReplica", "ConcurrencyPerReplica"],
+                                            case_sensitive=False),
+              default="InvocationsPerReplica", show_default=True,
+              help="The metric tracked (per instance).")
+@click.option("--min", "min_capacity", default=1, show_default=True,
+              help="Fewest instances.")
+@click.option("--max", "max_capacity", default=2, show_default=True,
+              help="Most instances.")
+@click.option("--scale-out-cooldown", default=60.0, show_default=True,
+              help="Seconds after a scale-out before the next one.")
+@click.option("--scale-in-cooldown", default=300.0, show_default=True,
+              help="Seconds after a scaling activity before a scale-in.")
+@click.option("--evaluation-seconds", default=60.0, show_default=True,
+              help="Seconds of metrics each evaluation looks at.")
 @click.option("--delete", is_flag=True, help="Remove the variant's policy.")
 @click.pass_context
 def endpoints_autoscale(ctx: click.Context, name: str, variant: str, target: float | None,

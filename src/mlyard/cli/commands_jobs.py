@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -19,9 +18,12 @@ from mlyard.cli.options import (
     training_options,
     training_spec,
 )
-from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
+from mlyard.cli.waiting import goes_on
 from mlyard.core.jobs import (
     describe_job,
+    list_jobs,
+    reconcile,
     stop_job,
     submit_job,
     unique_job_name,
@@ -29,9 +31,9 @@ from mlyard.core.jobs import (
 )
 from mlyard.core.kinds import get_job_kind
 from mlyard.core.params import parse_assignments
-from mlyard.core.records import TERMINAL_STATUSES, JobStatus
+from mlyard.core.records import TERMINAL_STATUSES, JobRecord, JobStatus
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ConflictError, ValidationError
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 from mlyard.training.spec import TrainingJobSpec
 
@@ -40,8 +42,9 @@ def _finish(ws: Workspace, name: str, wait: bool, quiet: bool) -> None:
     if not wait:
         click.echo(name)
         return
-    record = wait_for_job(ws, name, on_log=None if quiet else click.echo,
-                          raise_on_failure=True)
+    with goes_on("job", name):
+        record = wait_for_job(ws, name, on_log=None if quiet else click.echo,
+                              raise_on_failure=True)
     final = {p.name: p.value for p in ws.store.get_metrics(name)}
     summary = ", ".join(f"{k}={fmt(v)}" for k, v in final.items())
     click.echo(f"job {name} {record.status.value} in {fmt(record.duration)} s"
@@ -57,8 +60,8 @@ def _spec_error(exc: ValueError) -> ValidationError:
 @spec_option
 @click.option("--name", help="Job name (default: algorithm or script plus a timestamp).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Wait for the job and stream its logs.")
-@click.option("--quiet", is_flag=True, help="Do not stream logs while waiting.")
+              help="Wait for the job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def train(ctx: click.Context, spec_file: str | None, name: str | None, wait: bool,
           quiet: bool, **options: Any) -> None:
@@ -86,7 +89,8 @@ PROCESS_PARAMS = ("entry_point", "command_line", "python_exe", "image", "source_
               help="Run this command (any program) instead of a script.")
 @click.option("--python", "python_exe", help="Python interpreter of your own environment.")
 @click.option("--image", help="Run in this container image (Docker or Podman).")
-@click.option("--source-dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--source-dir", type=click.Path(exists=True, file_okay=False),
+              help="Folder holding the script.")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=PATH",
               help="An input, staged at {input:NAME}.")
 @click.option("--output", "outputs", multiple=True, metavar="NAME[=DEST]",
@@ -97,8 +101,9 @@ PROCESS_PARAMS = ("entry_point", "command_line", "python_exe", "image", "source_
 @click.option("--max-run", type=int, help="Stop the job after this many seconds.")
 @spec_option
 @click.option("--name", help="Job name.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
-@click.option("--quiet", is_flag=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def process(ctx: click.Context, entry_point: str | None, command_line: str | None,
             python_exe: str | None, image: str | None, source_dir: str | None,
@@ -139,19 +144,36 @@ def jobs() -> None:
     """List, describe, follow and stop jobs."""
 
 
+def status_choice() -> click.Choice:
+    """Job statuses in SageMaker's casing, accepted in any case (``inprogress``)."""
+    return click.Choice([s.value for s in JobStatus], case_sensitive=False)
+
+
+def job_row(r: JobRecord) -> dict[str, Any]:
+    """One job of a ``--json`` list, in the fields of the server's ``GET /api/jobs``."""
+    return {"JobName": r.name, "JobType": r.job_type, "JobStatus": r.status.value,
+            "CreationTime": r.created_at, "LastModifiedTime": r.updated_at,
+            "EndTime": r.ended_at, "DurationSeconds": r.duration,
+            "FailureReason": r.failure_reason}
+
+
 @jobs.command("list")
-@click.option("--status", type=click.Choice([s.value for s in JobStatus]))
+@click.option("--status", type=status_choice(), help="Only jobs with this status.")
 @click.option("--type", "job_type", metavar="KIND",
               help="Only jobs of this kind (training, processing, transform, tuning, ...).")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="At most this many jobs.")
+@json_option
 @click.pass_context
-def jobs_list(ctx: click.Context, status: str | None, job_type: str | None, limit: int) -> None:
-    """List jobs, newest first."""
+def jobs_list(ctx: click.Context, status: str | None, job_type: str | None, limit: int,
+              as_json: bool) -> None:
+    """List jobs, newest first (a job whose process died is marked Failed first)."""
     if job_type is not None:
         get_job_kind(job_type)  # an unknown kind is an error listing the known ones
-    recs = workspace(ctx).store.list_jobs(
-        job_type=job_type,
-        status=JobStatus(status) if status else None, limit=limit)
+    recs = list_jobs(workspace(ctx), job_type=job_type,
+                     status=JobStatus(status) if status else None, limit=limit)
+    if as_json:
+        echo_json([job_row(r) for r in recs])
+        return
     click.echo(table(["name", "type", "status", "created", "seconds", "failure"],
                      [(r.name, r.job_type, r.status.value, fmt_time(r.created_at),
                        r.duration, (r.failure_reason or "")[:60]) for r in recs]))
@@ -159,10 +181,12 @@ def jobs_list(ctx: click.Context, status: str | None, job_type: str | None, limi
 
 @jobs.command("describe")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (describe always does; accepted like on every command).")
 @click.pass_context
-def jobs_describe(ctx: click.Context, name: str) -> None:
+def jobs_describe(ctx: click.Context, name: str, as_json: bool) -> None:
     """Print a job's description as JSON."""
-    click.echo(json.dumps(describe_job(workspace(ctx), name), indent=2, default=str))
+    echo_json(describe_job(workspace(ctx), name))
 
 
 @jobs.command("logs")
@@ -174,7 +198,8 @@ def jobs_logs(ctx: click.Context, name: str, follow: bool) -> None:
     ws = workspace(ctx)
     ws.store.get_job(name)
     if follow:
-        wait_for_job(ws, name, on_log=click.echo, raise_on_failure=False)
+        with goes_on("job", name):
+            wait_for_job(ws, name, on_log=click.echo, raise_on_failure=False)
         return
     seq = 0
     while True:
@@ -203,8 +228,12 @@ def jobs_metrics(ctx: click.Context, name: str, metric: str | None) -> None:
 @click.argument("name")
 @click.pass_context
 def jobs_stop(ctx: click.Context, name: str) -> None:
-    """Stop a running job (it ends Stopped)."""
-    record = stop_job(workspace(ctx), name)
+    """Stop a running job (it ends Stopped). A job that already ended is an error."""
+    ws = workspace(ctx)
+    before = reconcile(ws, ws.store.get_job(name))
+    if before.status in TERMINAL_STATUSES:
+        raise ConflictError(f"job {name} already {before.status.value}; nothing to stop")
+    record = stop_job(ws, name)
     click.echo(f"job {name} {record.status.value}")
 
 
@@ -214,7 +243,8 @@ def jobs_stop(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def jobs_wait(ctx: click.Context, name: str, timeout: float | None) -> None:
     """Wait for a job to end; exit 1 unless it Completed."""
-    record = wait_for_job(workspace(ctx), name, timeout=timeout)
+    with goes_on("job", name):
+        record = wait_for_job(workspace(ctx), name, timeout=timeout)
     click.echo(f"job {name} {record.status.value}")
 
 

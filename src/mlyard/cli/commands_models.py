@@ -9,7 +9,7 @@ import click
 
 from mlyard.cli.commands_jobs import _finish
 from mlyard.cli.context import workspace
-from mlyard.cli.output import fmt, fmt_time, table
+from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.errors import ValidationError
 from mlyard.models.content_types import TRANSFORM_INPUT_TYPES, TRANSFORM_OUTPUT_TYPES
@@ -23,10 +23,15 @@ def models() -> None:
 
 
 @models.command("list")
+@json_option
 @click.pass_context
-def models_list(ctx: click.Context) -> None:
+def models_list(ctx: click.Context, as_json: bool) -> None:
     """List models, newest first."""
     recs = workspace(ctx).store.list_models()
+    if as_json:
+        echo_json([{"ModelName": m.name, "Flavor": m.flavor, "TrainingJob": m.job_name,
+                    "CreationTime": m.created_at, "Uri": m.uri} for m in recs])
+        return
     click.echo(table(["name", "flavor", "job", "created", "uri"],
                      [(m.name, m.flavor, m.job_name, fmt_time(m.created_at), m.uri)
                       for m in recs]))
@@ -34,8 +39,10 @@ def models_list(ctx: click.Context) -> None:
 
 @models.command("describe")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (describe always does; accepted like on every command).")
 @click.pass_context
-def models_describe(ctx: click.Context, name: str) -> None:
+def models_describe(ctx: click.Context, name: str, as_json: bool) -> None:
     """Print a model's record and manifest as JSON; ``Loading`` says in words what loading
     it runs (``flavor: pytorch-handler - runs user code: code/inference.py``) or why mlyard
     refuses to load it."""
@@ -51,10 +58,9 @@ def models_describe(ctx: click.Context, name: str) -> None:
                                    model_dir)
     except ModelLoadError as exc:
         loading = f"refused: {exc.message}"
-    click.echo(json.dumps({"ModelName": rec.name, "Uri": rec.uri, "Flavor": rec.flavor,
-                           "TrainingJob": rec.job_name, "CreationTime": rec.created_at,
-                           "Loading": loading, "Manifest": manifest.model_dump()},
-                          indent=2, default=str))
+    echo_json({"ModelName": rec.name, "Uri": rec.uri, "Flavor": rec.flavor,
+               "TrainingJob": rec.job_name, "CreationTime": rec.created_at,
+               "Loading": loading, "Manifest": manifest.model_dump()})
 
 
 @click.group()
@@ -63,21 +69,38 @@ def algorithms() -> None:
 
 
 @algorithms.command("list")
-def algorithms_list() -> None:
+@json_option
+def algorithms_list(as_json: bool) -> None:
     """List the algorithms mlyard can train."""
     from mlyard.algorithms import available_algorithms, get_algorithm
 
     rows = [(name, get_algorithm(name).description) for name in sorted(available_algorithms())]
+    if as_json:
+        echo_json([{"AlgorithmName": name, "Description": text} for name, text in rows])
+        return
     click.echo(table(["algorithm", "description"], rows))
 
 
 @algorithms.command("describe")
 @click.argument("name")
-def algorithms_describe(name: str) -> None:
+@json_option
+def algorithms_describe(name: str, as_json: bool) -> None:
     """Show an algorithm's hyperparameters (type, default, range) and metrics."""
     from mlyard.algorithms import get_algorithm
 
     algo = get_algorithm(name)
+    if as_json:
+        echo_json({
+            "AlgorithmName": algo.name, "Description": algo.description,
+            "HyperParameters": [
+                {"Name": h.name, "Type": h.kind, "Default": h.default,
+                 "Choices": list(h.choices) if h.choices else None, "MinValue": h.min_value,
+                 "MaxValue": h.max_value, "Tunable": h.tunable,
+                 "Description": h.description} for h in algo.HYPERPARAMETERS],
+            "MetricDefinitions": [
+                {"Name": m.name, "Regex": m.regex,
+                 "Goal": "Maximize" if m.maximize else "Minimize"} for m in algo.METRICS]})
+        return
     click.echo(f"{algo.name}: {algo.description}\n")
     rows = []
     for h in algo.HYPERPARAMETERS:
@@ -134,19 +157,21 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
               help="A file or folder of records (CSV, JSON Lines or text).")
 @click.option("--output", help="Output folder, or a .jsonl/.csv file for a single input file "
               "(default: the job's artifacts).")
-@click.option("--content-type", type=click.Choice(TRANSFORM_INPUT_TYPES),
+@click.option("--content-type", type=click.Choice(TRANSFORM_INPUT_TYPES, case_sensitive=False),
               help="Input format (default: from the file suffix).")
-@click.option("--accept", type=click.Choice(TRANSFORM_OUTPUT_TYPES),
+@click.option("--accept", type=click.Choice(TRANSFORM_OUTPUT_TYPES, case_sensitive=False),
               default=TRANSFORM_OUTPUT_TYPES[0], show_default=True, help="Output format.")
-@click.option("--join-source", type=click.Choice(["None", "Input"]), default="None",
+@click.option("--join-source", type=click.Choice(["None", "Input"], case_sensitive=False),
+              default="None",
               show_default=True, help="Input: write each input record with its prediction.")
 @click.option("--batch-size", default=256, show_default=True, help="Records per mini-batch.")
 @click.option("--workers", default=1, show_default=True, help="Parallel worker processes.")
 @click.option("--top-k", default=1, show_default=True, help="Labels per prediction.")
 @click.option("--text-field", help="CSV column or JSON key holding the model input.")
 @click.option("--name", help="Job name.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
-@click.option("--quiet", is_flag=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def transform(ctx: click.Context, model_name: str, input_path: str, output: str | None,
               content_type: str | None, accept: str, join_source: str, batch_size: int,

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mlyard.cli.commands_jobs import job_row
 from mlyard.cli.context import workspace
 from mlyard.cli.options import (
     TRAINING_PARAMS,
@@ -17,9 +18,11 @@ from mlyard.cli.options import (
     training_options,
     training_spec,
 )
-from mlyard.cli.output import fmt, fmt_time, table
-from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
-from mlyard.errors import ValidationError
+from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
+from mlyard.cli.waiting import goes_on
+from mlyard.core.jobs import list_jobs, reconcile, submit_job, unique_job_name, wait_for_job
+from mlyard.core.records import TERMINAL_STATUSES
+from mlyard.errors import ConflictError, ValidationError
 from mlyard.tuning.ranges import parse_range
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
@@ -33,24 +36,34 @@ TUNING_PARAMS = ("ranges", "objective", "maximize", "strategy", "gp", "max_jobs"
               help="A tuned range: lr=0.01:1.0:log, ngrams=1:3, dim=[50,100,200]; scale "
               "linear, log, reverselog or auto.")
 @click.option("--objective", help="The metric to optimize (required without --spec).")
-@click.option("--maximize/--minimize", default=True, show_default=True)
+@click.option("--maximize/--minimize", default=True, show_default=True,
+              help="Whether a higher or a lower objective is better (SageMaker's "
+              "objective type Maximize/Minimize).")
 @click.option("--strategy", type=click.Choice(["Random", "Grid", "Bayesian", "Hyperband"],
                                               case_sensitive=False),
-              default="Bayesian", show_default=True)
+              default="Bayesian", show_default=True,
+              help="Search strategy (any case: bayesian, Bayesian).")
 @click.option("--gp", is_flag=True, help="Bayesian with a Gaussian process instead of TPE.")
-@click.option("--max-jobs", type=int, default=10, show_default=True)
-@click.option("--max-parallel-jobs", type=int, default=1, show_default=True)
-@click.option("--early-stopping", type=click.Choice(["Off", "Auto"]), default="Off",
-              show_default=True)
+@click.option("--max-jobs", type=int, default=10, show_default=True,
+              help="Training jobs (trials) in all.")
+@click.option("--max-parallel-jobs", type=int, default=1, show_default=True,
+              help="Trials running at the same time.")
+@click.option("--early-stopping", type=click.Choice(["Off", "Auto"], case_sensitive=False),
+              default="Off", show_default=True,
+              help="Auto: stop trials that are unlikely to beat the best so far.")
 @click.option("--warm-start", "parents", multiple=True, metavar="TUNING_JOB",
               help="A parent tuning job whose trials seed the search (up to 5).")
 @click.option("--warm-start-type", type=click.Choice(["IdenticalDataAndAlgorithm",
-                                                      "TransferLearning"]),
-              default="IdenticalDataAndAlgorithm", show_default=True)
+                                                      "TransferLearning"],
+                                                     case_sensitive=False),
+              default="IdenticalDataAndAlgorithm", show_default=True,
+              help="How the parents' trials relate to this job (SageMaker's warm start "
+              "types).")
 @spec_option
 @click.option("--name", help="Tuning job name.")
-@click.option("--wait/--no-wait", default=True, show_default=True)
-@click.option("--quiet", is_flag=True)
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait for the tuning job and stream its log.")
+@click.option("--quiet", is_flag=True, help="Do not stream the job's log while waiting.")
 @click.pass_context
 def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, maximize: bool,
          strategy: str, gp: bool, max_jobs: int, max_parallel_jobs: int, early_stopping: str,
@@ -65,8 +78,6 @@ def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, max
         if not objective:
             raise click.UsageError("Missing option '--objective' (or give --spec FILE).")
         parsed = dict(parse_range(text) for text in ranges)
-        strategy = {s.lower(): s for s in ("Random", "Grid", "Bayesian", "Hyperband")}[
-            strategy.lower()]
         trials = training_spec(training)
         try:
             spec = TuningJobSpec(
@@ -91,7 +102,8 @@ def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, max
     if not wait:
         click.echo(job_name)
         return
-    wait_for_job(ws, job_name, on_log=None if quiet else click.echo)
+    with goes_on("tuning job", job_name):
+        wait_for_job(ws, job_name, on_log=None if quiet else click.echo)
     from mlyard.tuning.analytics import describe_tuning
 
     best = describe_tuning(ws, job_name)["BestTrainingJob"]
@@ -108,12 +120,14 @@ def tuning() -> None:
 
 @tuning.command("describe")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON (describe always does; accepted like on every command).")
 @click.pass_context
-def tuning_describe(ctx: click.Context, name: str) -> None:
+def tuning_describe(ctx: click.Context, name: str, as_json: bool) -> None:
     """Best training job, status counters and every trial's objective (JSON)."""
     from mlyard.tuning.analytics import describe_tuning
 
-    click.echo(json.dumps(describe_tuning(workspace(ctx), name), indent=2, default=str))
+    echo_json(describe_tuning(workspace(ctx), name))
 
 
 @tuning.command("analytics")
@@ -148,29 +162,38 @@ def tuning_analytics(ctx: click.Context, name: str, html: str | None,
 
 
 @tuning.command("list")
+@json_option
 @click.pass_context
-def tuning_list(ctx: click.Context) -> None:
-    """Tuning jobs, newest first."""
-    ws = workspace(ctx)
+def tuning_list(ctx: click.Context, as_json: bool) -> None:
+    """Tuning jobs, newest first (one whose driver died is marked Failed first)."""
+    recs = list_jobs(workspace(ctx), job_type="tuning")
+    if as_json:
+        echo_json([job_row(r) for r in recs])
+        return
     click.echo(table(["name", "status", "created"], [
-        [r.name, r.status.value, fmt_time(r.created_at)]
-        for r in ws.store.list_jobs(job_type="tuning")]))
+        [r.name, r.status.value, fmt_time(r.created_at)] for r in recs]))
 
 
 @tuning.command("stop")
 @click.argument("name")
 @click.pass_context
 def tuning_stop(ctx: click.Context, name: str) -> None:
-    """Stop a tuning job and its running trials."""
+    """Stop a tuning job and its running trials. One that already ended is an error."""
     from mlyard.tuning.control import stop_tuning
 
-    record = stop_tuning(workspace(ctx), name)
+    ws = workspace(ctx)
+    before = reconcile(ws, ws.store.get_job(name))
+    if before.status in TERMINAL_STATUSES:
+        raise ConflictError(f"tuning job {name} already {before.status.value}; "
+                            "nothing to stop")
+    record = stop_tuning(ws, name)
     click.echo(f"tuning job {name} {record.status.value}")
 
 
 @tuning.command("resume")
 @click.argument("name")
-@click.option("--wait/--no-wait", default=False, show_default=True)
+@click.option("--wait/--no-wait", default=False, show_default=True,
+              help="Wait for the tuning job and stream its log.")
 @click.pass_context
 def tuning_resume(ctx: click.Context, name: str, wait: bool) -> None:
     """Start a tuning job's driver again from its stored trials."""
@@ -180,5 +203,6 @@ def tuning_resume(ctx: click.Context, name: str, wait: bool) -> None:
     resume_tuning(ws, name)
     click.echo(f"tuning job {name} resumed")
     if wait:
-        record = wait_for_job(ws, name, on_log=click.echo)
+        with goes_on("tuning job", name):
+            record = wait_for_job(ws, name, on_log=click.echo)
         click.echo(f"tuning job {name} {record.status.value}")

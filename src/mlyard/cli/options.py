@@ -55,14 +55,20 @@ def training_options(*, default_threads: int = 0) -> Callable[[F], F]:
         click.option("--channel", multiple=True, metavar="NAME=PATH", help="More channels."),
         click.option("--hp", multiple=True, metavar="NAME=VALUE",
                      help="A (static) hyperparameter."),
-        click.option("--metric", multiple=True, metavar="NAME=REGEX",
-                     help="A metric parsed from log lines (first group is the value)."),
+        click.option("--metric-definition", "metric", multiple=True, metavar="NAME=REGEX",
+                     help="A metric parsed from log lines (first group is the value; "
+                     "SageMaker's MetricDefinitions)."),
+        click.option("--metric", "metric_alias", multiple=True, metavar="NAME=REGEX",
+                     hidden=True, help="Old name of --metric-definition."),
         click.option("--threads", default=default_threads, show_default=True,
                      help="CPU threads (0: all cores)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-                     show_default=True),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"],
+                                                   case_sensitive=False),
+                     default="auto", show_default=True,
+                     help="Where to train (auto: a GPU when there is one)."),
         click.option("--max-run", type=int, help="Stop the job after this many seconds."),
-        click.option("--seed", default=0, show_default=True),
+        click.option("--seed", default=0, show_default=True,
+                     help="Random seed (data order, initialisation)."),
         click.option("--command", "command_line", metavar="'CMD ARGS'",
                      help="Run this command (any program) instead of an algorithm or script."),
         click.option("--python", "python_exe",
@@ -75,13 +81,15 @@ def training_options(*, default_threads: int = 0) -> Callable[[F], F]:
                      help="Hosts (simulated locally as algo-1, algo-2, ...)."),
         click.option("--processes-per-host", default=1, show_default=True,
                      help="Data-parallel processes per host."),
-        click.option("--distribution", type=click.Choice(["ddp", "fsdp"]), default=None,
+        click.option("--distribution", type=click.Choice(["ddp", "fsdp"],
+                                                         case_sensitive=False), default=None,
                      help="Data-parallel strategy (default ddp when more than one process)."),
         click.option("--checkpoint-uri", help="Checkpoint location (folder or artifact URI); "
                      "a job pointed at existing checkpoints resumes from the newest."),
         click.option("--checkpoint-every", type=int, default=None, metavar="STEPS",
                      help="Checkpoint every this many steps (default 500)."),
-        click.option("--checkpoint-on-invalid", type=click.Choice(["fail", "restart"]),
+        click.option("--checkpoint-on-invalid",
+                     type=click.Choice(["fail", "restart"], case_sensitive=False),
                      default="fail", show_default=True,
                      help="What a corrupt or foreign checkpoint does."),
         click.option("--use-spot", is_flag=True, help="Managed spot training (simulated "
@@ -104,14 +112,16 @@ def training_options(*, default_threads: int = 0) -> Callable[[F], F]:
                      help="Steps between Debugger tensor saves."),
         click.option("--profile", is_flag=True,
                      help="Profile the job and write a profiler report."),
-        click.option("--profile-interval-ms", type=int, default=500, show_default=True),
+        click.option("--profile-interval-ms", type=int, default=500, show_default=True,
+                     help="Milliseconds between the profiler's system samples."),
     ])
 
 
 #: The parameter names :func:`training_options` adds (click's keyword arguments).
 TRAINING_PARAMS = (
     "algorithm", "entry_point", "source_dir", "train_path", "validation", "channel", "hp",
-    "metric", "threads", "device", "max_run", "seed", "command_line", "python_exe", "image",
+    "metric", "metric_alias", "threads", "device", "max_run", "seed", "command_line",
+    "python_exe", "image",
     "env_vars", "instance_count", "processes_per_host", "distribution", "checkpoint_uri",
     "checkpoint_every", "checkpoint_on_invalid", "use_spot", "max_wait", "spot_interrupt_at",
     "spot_interrupt_after_checkpoints", "spot_random_per_hour", "spot_restart_delay", "rules",
@@ -157,7 +167,8 @@ def training_spec(o: Mapping[str, Any]) -> TrainingJobSpec:
             hyperparameters=parse_assignments(o["hp"]),
             channels=[Channel(name=k, uri=v) for k, v in channels.items()],
             metric_definitions=[MetricDefinitionSpec(name=k, regex=v)
-                                for k, v in parse_assignments(o["metric"]).items()],
+                                for k, v in parse_assignments(
+                                    (*o["metric"], *o.get("metric_alias", ()))).items()],
             resources=ResourceConfig(num_threads=o["threads"], device=o["device"],
                                      instance_count=o["instance_count"]),
             max_runtime_seconds=o["max_run"], seed=o["seed"], checkpoint=checkpoint,

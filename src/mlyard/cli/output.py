@@ -1,11 +1,15 @@
-"""Plain-text tables and value formatting for the CLI."""
+"""Plain-text tables, value formatting and ``--json`` output for the CLI."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fmt(value: Any) -> str:
@@ -37,3 +41,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(out)
+
+
+def json_option(f: F) -> F:
+    """``--json``: print the command's result as JSON instead of a table (every list and
+    describe command takes it, so scripts need no table parsing)."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print JSON instead of a table.")(f)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON (times as numbers, other objects as strings)."""
+    click.echo(json.dumps(value, indent=2, default=str))

@@ -95,10 +95,24 @@ def reconcile(ws: Workspace, record: JobRecord) -> JobRecord:
     return ws.store.get_job(record.name)
 
 
+def list_jobs(ws: Workspace, *, job_type: str | None = None, status: JobStatus | None = None,
+              limit: int = 100) -> list[JobRecord]:
+    """Jobs, newest first, after :func:`reconcile` marked those whose process died
+    without reporting (as ``describe_job`` does), so a list never shows a dead job as
+    running. Filters apply to the reconciled statuses."""
+    for live in (JobStatus.PENDING, JobStatus.IN_PROGRESS, JobStatus.STOPPING):
+        for record in ws.store.list_jobs(job_type=job_type, status=live, limit=10_000):
+            reconcile(ws, record)
+    return ws.store.list_jobs(job_type=job_type, status=status, limit=limit)
+
+
 def wait_for_job(ws: Workspace, name: str, *, timeout: float | None = None,
                  poll: float = 0.25, on_log: Callable[[str], None] | None = None,
-                 raise_on_failure: bool = True) -> JobRecord:
-    """Block until the job is terminal; stream its log lines to ``on_log`` meanwhile.
+                 raise_on_failure: bool = True,
+                 on_poll: Callable[[JobRecord], None] | None = None) -> JobRecord:
+    """Block until the job is terminal; stream its log lines to ``on_log`` meanwhile and
+    hand the job's record to ``on_poll`` at every poll (the last call has the terminal
+    record; progress displays use it).
 
     Raises :class:`JobFailedError` if it ended Failed/Stopped (unless told not to) and
     ``TimeoutError`` after ``timeout`` seconds.
@@ -115,7 +129,11 @@ def wait_for_job(ws: Workspace, name: str, *, timeout: float | None = None,
             if on_log is not None:
                 for line in ws.store.get_logs(name, after_seq=seq):
                     on_log(line.line)
+            if on_poll is not None:
+                on_poll(record)
             break
+        if on_poll is not None:
+            on_poll(record)
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"job {name!r} still {record.status.value} after {timeout} s")
         time.sleep(poll)

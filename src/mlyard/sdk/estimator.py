@@ -97,15 +97,18 @@ class Estimator:
             raise ValidationError(f"invalid training job: {exc}") from None
 
     def fit(self, inputs: Mapping[str, str | Path] | str | Path, *, job_name: str | None = None,
-            wait: bool = True, logs: bool = False) -> TrainingJob:
+            wait: bool = True, logs: bool = False, progress: bool = True) -> TrainingJob:
         """Start a training job on ``inputs`` (channel name -> path/URI; a single path is
-        the ``train`` channel); with ``wait`` block until it ends."""
+        the ``train`` channel); with ``wait`` block until it ends, showing a progress line
+        (status, epoch, last metric, elapsed: one line updated in place on a terminal,
+        periodic lines otherwise; ``progress=False`` for none) or, with ``logs=True``, the
+        job's whole log as it arrives."""
         channels = inputs if isinstance(inputs, Mapping) else {"train": inputs}
         name = job_name or unique_job_name(self.algorithm or Path(self.entry_point or "job").stem)
         submit_job(self.workspace, self.spec(channels), name)
         self.latest_training_job = TrainingJob(self.workspace, name)
         if wait:
-            self.latest_training_job.wait(logs=logs)
+            self.latest_training_job.wait(logs=logs, progress=progress)
         return self.latest_training_job
 
     @property

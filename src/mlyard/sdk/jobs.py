@@ -11,6 +11,7 @@ import pandas as pd
 from mlyard.core.jobs import describe_job, stop_job, wait_for_job
 from mlyard.core.records import JobRecord, JobStatus
 from mlyard.core.workspace import Workspace
+from mlyard.sdk.progress import JobProgress
 
 
 class Job:
@@ -34,11 +35,16 @@ class Job:
         return self.record.status
 
     def wait(self, logs: bool = False, timeout: float | None = None,
-             on_log: Callable[[str], None] | None = None) -> JobRecord:
+             on_log: Callable[[str], None] | None = None,
+             progress: bool = False) -> JobRecord:
         """Block until the job ends; raise :class:`~mlyard.errors.JobFailedError` unless it
-        Completed. ``logs=True`` prints its log lines as they arrive."""
+        Completed. ``logs=True`` prints its log lines as they arrive; otherwise
+        ``progress=True`` shows one progress line (status, epoch, last metric, elapsed;
+        :class:`~mlyard.sdk.progress.JobProgress`)."""
         sink = on_log if on_log is not None else (print if logs else None)
-        return wait_for_job(self.workspace, self.name, timeout=timeout, on_log=sink)
+        show = JobProgress(self.workspace, self.name) if progress and sink is None else None
+        return wait_for_job(self.workspace, self.name, timeout=timeout, on_log=sink,
+                            on_poll=show)
 
     def describe(self) -> dict[str, Any]:
         """A SageMaker-style description (status, failure reason, times, final metrics)."""

@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
+from mlyard.core.records import JobRecord
+from mlyard.core.workspace import Workspace
 from mlyard.errors import ValidationError
 from mlyard.sdk.estimator import Estimator
 from mlyard.sdk.model import Model
+from mlyard.sdk.progress import JobProgress
 from mlyard.tuning.ranges import (
     CategoricalParameter,
     ContinuousParameter,
@@ -28,6 +31,33 @@ from mlyard.tuning.ranges import (
     ParameterRange,
 )
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
+
+
+def _choice(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    """``value`` in its documented (SageMaker's) casing, matched in any case, as the CLI's
+    choices are; a ValidationError listing ``allowed`` otherwise."""
+    for option in allowed:
+        if isinstance(value, str) and value.lower() == option.lower():
+            return option
+    raise ValidationError(f"{what} must be one of {', '.join(allowed)} (any case), "
+                          f"got {value!r}")
+
+
+def tuning_detail(ws: Workspace, record: JobRecord) -> str:
+    """``trials 4/10 done, 2 running, best validation:accuracy=0.91``: the progress line's
+    detail for a tuning job, from its stored trials."""
+    from mlyard.tuning.store import TrialStore
+
+    trials = TrialStore.of(ws.store).list_trials(record.name)
+    objective = record.spec.get("objective") or {}
+    done = sum(1 for t in trials if t.status.terminal)
+    running = sum(1 for t in trials if not t.status.terminal)
+    text = f"trials {done}/{record.spec.get('max_jobs', '?')} done, {running} running"
+    scores = [t.objective for t in trials if t.objective is not None]
+    if scores:
+        best = min(scores) if objective.get("type") == "Minimize" else max(scores)
+        text += f", best {objective.get('metric_name', 'objective')}={best:.4g}"
+    return text
 
 
 class TuningJobAnalytics:
@@ -78,11 +108,14 @@ class HyperparameterTuner:
         self.estimator = estimator
         self.objective_metric_name = objective_metric_name
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
-        self.objective_type = objective_type
-        self.strategy = strategy
+        self.objective_type = _choice("objective_type", objective_type,
+                                      ("Maximize", "Minimize"))
+        self.strategy = _choice("strategy", strategy,
+                                ("Random", "Grid", "Bayesian", "Hyperband"))
         self.max_jobs = max_jobs
         self.max_parallel_jobs = max_parallel_jobs
-        self.early_stopping_type = early_stopping_type
+        self.early_stopping_type = _choice("early_stopping_type", early_stopping_type,
+                                           ("Off", "Auto"))
         if warm_start_config is not None and not isinstance(warm_start_config,
                                                             WarmStartConfig):
             warm_start_config = WarmStartConfig(**dict(warm_start_config))
@@ -112,15 +145,17 @@ class HyperparameterTuner:
         return tuning_spec(self.estimator.workspace, name)
 
     def fit(self, inputs: Mapping[str, str | Path] | str | Path, *,
-            job_name: str | None = None, wait: bool = True) -> str:
-        """Start the tuning job (and wait for it unless ``wait=False``); returns its name."""
+            job_name: str | None = None, wait: bool = True, progress: bool = True) -> str:
+        """Start the tuning job (and wait for it unless ``wait=False``, showing a progress
+        line of trials done, running and the best objective so far unless
+        ``progress=False``); returns its name."""
         channels = inputs if isinstance(inputs, Mapping) else {"train": inputs}
         stem = self.estimator.algorithm or Path(self.estimator.entry_point or "job").stem
         name = job_name or unique_job_name(f"tune-{stem}")
         submit_job(self.estimator.workspace, self.spec(channels), name)
         self.latest_tuning_job = name
         if wait:
-            self.wait()
+            self.wait(progress=progress)
         return name
 
     def _name(self) -> str:
@@ -128,9 +163,12 @@ class HyperparameterTuner:
             raise ValidationError("fit() has not been called")
         return self.latest_tuning_job
 
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the tuning job ends (JobFailedError if it Failed/Stopped)."""
-        wait_for_job(self.estimator.workspace, self._name(), timeout=timeout)
+    def wait(self, timeout: float | None = None, progress: bool = False) -> None:
+        """Block until the tuning job ends (JobFailedError if it Failed/Stopped); with
+        ``progress`` show its progress line meanwhile."""
+        ws, name = self.estimator.workspace, self._name()
+        show = JobProgress(ws, name, detail=tuning_detail) if progress else None
+        wait_for_job(ws, name, timeout=timeout, on_poll=show)
 
     def describe(self) -> dict[str, Any]:
         from mlyard.tuning.analytics import describe_tuning

@@ -3,9 +3,9 @@
 The routes of :mod:`mlyard.server.routes.jobs` and :mod:`mlyard.server.routes.models` use
 these instead of the metadata store, so the HTTP layer names what it reads and nothing more.
 Every method raises :class:`~mlyard.errors.NotFoundError` for an unknown name. None of them
-changes a job, with one exception inherited from ``mlyard jobs describe``:
-:meth:`JobReader.describe` is :func:`mlyard.core.jobs.describe_job`, which marks a job whose
-process died without reporting as Failed (it would say so to any other caller too).
+changes a job, with one exception inherited from ``mlyard jobs describe`` and ``list``:
+:meth:`JobReader.describe` and :meth:`JobReader.list_jobs` mark a job whose process died
+without reporting as Failed (they would say so to any other caller too).
 
 The methods block on the database (SQLite waits for its write lock): the routes call them
 from Starlette's thread pool, not on the event loop that serves invocations.
@@ -27,8 +27,12 @@ class JobReader:
 
     def list_jobs(self, job_type: str | None = None, status: JobStatus | None = None,
              limit: int = 100) -> list[JobRecord]:
-        """Jobs, newest first, optionally of one type and/or status."""
-        return self._ws.store.list_jobs(job_type=job_type, status=status, limit=limit)
+        """Jobs, newest first, optionally of one type and/or status; like ``describe``, a
+        job whose process died without reporting is marked Failed first
+        (:func:`mlyard.core.jobs.list_jobs`)."""
+        from mlyard.core.jobs import list_jobs
+
+        return list_jobs(self._ws, job_type=job_type, status=status, limit=limit)
 
     def describe(self, name: str) -> dict[str, Any]:
         """The SageMaker-style description of :func:`mlyard.core.jobs.describe_job`."""

@@ -258,3 +258,28 @@ def test_padded_batches_match_row_by_row_padding(rows: list[list[int]],
         n = len(rows[i])
         assert out["input_ids"][r].tolist() == rows[i] + [0] * (width - n)
         assert out["attention_mask"][r].tolist() == [1] * n + [0] * (width - n)
+
+
+def test_progress_within_an_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlyard.algorithms.bert import trainer
+
+    monkeypatch.setattr(trainer, "PROGRESS_SECONDS", 0.0)  # a line after every step
+    train = make_text_dataset(tmp_path / "train.csv", 24, seed=1)
+    logs: list[str] = []
+    ctx = _ctx(tmp_path, {"train": train}, log=logs.append)
+    algo = Bert()
+    algo.train(ctx, algo.resolve_hyperparameters({**FAST_HP, "epochs": 1,
+                                                  "train_batch_size": 8}))
+    lines = [line for line in logs if line.startswith("bert: epoch")]
+    assert len(lines) == 3, logs
+    pattern = (r"bert: epoch 1/1 step (\d)/3 \(\d+%\) [0-9.]+ samples/s elapsed \d+s "
+               r"eta (\d+s|\?) loss [0-9.]+$")
+    steps = []
+    for line in lines:
+        found = re.match(pattern, line)
+        assert found is not None, line
+        steps.append(int(found.group(1)))
+    assert steps == [1, 2, 3]
+    assert " eta 0s " in lines[-1]
+    for m in Bert.METRICS:  # a progress line is never read as a metric
+        assert all(re.search(m.regex, line) is None for line in lines)

@@ -78,3 +78,22 @@ def test_spec_file_cannot_be_combined_with_spec_options(tmp_path: Path,
                                       str(path), "--hp", "epochs=2", "--no-wait"])
     assert result.exit_code == 2 and "drop --hp" in result.output
     assert ws.store.list_jobs() == []
+
+
+def test_metric_definition_option_and_its_old_name() -> None:
+    from mlyard.cli.options import training_spec
+
+    base = {name: None for name in TRAINING_PARAMS}
+    base.update(channel=(), hp=(), env_vars=(), spot_interrupt_at=(),
+                spot_interrupt_after_checkpoints=(), rules=(), metric=(), metric_alias=(),
+                threads=0, device="auto", seed=0, instance_count=1, processes_per_host=1,
+                checkpoint_on_invalid="fail", use_spot=False, spot_random_per_hour=0.0,
+                spot_restart_delay=2.0, debug_interval=100, profile=False,
+                profile_interval_ms=500, algorithm="blazingtext")
+    spec = training_spec({**base, "metric": ("acc=acc=([0-9.]+)",),
+                          "metric_alias": ("loss=loss=([0-9.]+)",)})
+    assert [(m.name, m.regex) for m in spec.metric_definitions] == [
+        ("acc", "acc=([0-9.]+)"), ("loss", "loss=([0-9.]+)")]
+    help_text = CliRunner().invoke(train, ["--help"]).output
+    assert "--metric-definition" in help_text
+    assert "--metric " not in help_text

@@ -12,6 +12,9 @@
   reaches the same result as an uninterrupted run. The loop only waits for a CPU snapshot;
   writing and hashing happen in a background thread.
 * **Debugger / Profiler** hooks from ``MLYARD_DEBUGGER_CONFIG`` / ``MLYARD_PROFILER_CONFIG``.
+* **Progress** within an epoch (rank 0, every :data:`PROGRESS_SECONDS`): global step of all
+  steps, samples/s, elapsed time, ETA and the epoch's running loss
+  (:class:`~mlyard.training.progress.StepProgress`), so a long CPU epoch does not look hung.
 * Validation: each rank evaluates an equal share of the validation set; loss sums and the
   confusion matrix are summed across ranks.
 """
@@ -32,10 +35,11 @@ from mlyard.algorithms.bert.data import Encoded, PaddedBatches, batches
 from mlyard.errors import MlyardError
 from mlyard.evaluation.metrics import confusion_scores
 from mlyard.training.checkpoint import Checkpoint, CheckpointManager
+from mlyard.training.progress import StepProgress
 
 STOPPED_MESSAGE = "stopped"
 STOP_CHECK_STEPS = 10
-PROGRESS_SECONDS = 30.0
+PROGRESS_SECONDS = 10.0  # between progress lines within an epoch (steps, samples/s, ETA)
 _NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 STATE_FILE = "state.pt"
 
@@ -304,7 +308,8 @@ class BertTrainer:
             loss_sum, seen = resumed["loss_sum"], resumed["seen"]
         metrics: dict[str, float] = dict(history[-1]) if history else {}
         metrics = {k: v for k, v in metrics.items() if ":" in k}
-        last_log = time.perf_counter()
+        progress = StepProgress(max(self.total_steps, 1), start_step=step,
+                                every_seconds=PROGRESS_SECONDS)
         ckpt_due = self.checkpoints is not None
         # the epoch's summed loss stays on the device (float64, the same sums as Python
         # floats): reading it every step would wait for the GPU once per step
@@ -352,11 +357,11 @@ class BertTrainer:
                                 "train_seconds": train_seconds + time.perf_counter() - t0,
                                 "samples": samples, "loss_sum": float(loss_acc),
                                 "seen": seen})
-                now = time.perf_counter()
-                if par.rank == 0 and now - last_log >= PROGRESS_SECONDS:
-                    last_log = now
-                    ctx.log(f"bert: epoch {epoch} step {step}/{self.total_steps} "
-                            f"loss {float(loss_acc) / max(seen, 1):.4f}")
+                if par.rank == 0:
+                    line = progress.update(step, len(order[k]))
+                    if line is not None:
+                        ctx.log(f"bert: epoch {epoch}/{hp['epochs']} {line} "
+                                f"loss {float(loss_acc) / max(seen, 1):.4f}")
             loss_sum = float(loss_acc)  # waits for the epoch's last step
             seconds = time.perf_counter() - t0
             train_seconds += seconds
