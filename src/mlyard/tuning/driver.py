@@ -46,16 +46,40 @@ def trial_job_name(tuning_job: str, number: int) -> str:
     return f"{tuning_job[:58].rstrip('-')}-{number:03d}"
 
 
-def make_sampler(spec: TuningJobSpec) -> Any:
-    """The Optuna sampler of the spec's strategy (seeded)."""
+def derived_seed(seed: int, number: int) -> int:
+    """A seed for trial ``number`` of a search seeded with ``seed`` (independent streams per
+    number, the same on every run)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+
+
+def make_sampler(spec: TuningJobSpec, first_number: int = 0) -> Any:
+    """The Optuna sampler of the spec's strategy, seeded. ``first_number`` is the number of
+    the first trial this sampler will draw: a resumed driver (trials 0..N-1 exist) seeds
+    with ``(seed, N)`` so its draws continue the search instead of repeating trial 0's."""
     import optuna
 
-    if spec.strategy in ("Random", "Grid"):  # Grid: every point is enqueued (grid_points)
-        return optuna.samplers.RandomSampler(seed=spec.seed)
+    seed = spec.seed if first_number == 0 else derived_seed(spec.seed, first_number)
+    if spec.strategy in ("Random", "Grid"):  # Random: random_point; Grid: grid_points
+        return optuna.samplers.RandomSampler(seed=seed)
     if spec.strategy == "Bayesian" and spec.bayesian_sampler == "gp":
-        return optuna.samplers.GPSampler(seed=spec.seed, n_startup_trials=_startup(spec))
-    return optuna.samplers.TPESampler(seed=spec.seed, n_startup_trials=_startup(spec),
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_startup(spec))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=_startup(spec),
                                       constant_liar=spec.max_parallel_jobs > 1)
+
+
+def random_point(spec: TuningJobSpec, dists: dict[str, Any], number: int) -> dict[str, Any]:
+    """The Random strategy's point for trial ``number`` (Optuna's encoded values): drawn
+    from a stream seeded with ``(seed, number)`` alone, so a search that is resumed, or
+    whose trials start in another order, draws exactly the points of an uninterrupted
+    one and never repeats an earlier trial's draw."""
+    import optuna
+
+    sampler = optuna.samplers.RandomSampler(seed=derived_seed(spec.seed, number))
+    # RandomSampler draws each parameter independently; study and trial are not used
+    return {name: sampler.sample_independent(None, None, name, dist)  # type: ignore[arg-type]
+            for name, dist in dists.items()}
 
 
 def grid_points(spec: TuningJobSpec) -> list[dict[str, Any]]:
@@ -212,6 +236,8 @@ class TuningDriver:
 
         if params is not None:
             study.enqueue_trial(rng.encode(self.spec.ranges, params))
+        elif self.spec.strategy == "Random":
+            study.enqueue_trial(random_point(self.spec, dists, number))
         trial = study.ask(dists)
         values = params if params is not None else rng.decode(self.spec.ranges, trial.params)
         job = trial_job_name(self.name, number)
@@ -332,7 +358,10 @@ class TuningDriver:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         spec = self.spec
         dists = rng.to_distributions(spec.ranges)
-        study = optuna.create_study(direction=self.direction, sampler=make_sampler(spec),
+        # a resumed search's sampler continues after the trials already made (no repeats)
+        made = [t.number for t in self.trial_store.list_trials(self.name)]
+        study = optuna.create_study(direction=self.direction,
+                                    sampler=make_sampler(spec, max(made, default=-1) + 1),
                                     pruner=make_pruner(spec))
         unfinished = self._seed_study(study, dists)
         for record in unfinished:  # re-attach to trials a previous driver started

@@ -164,6 +164,35 @@ def test_resume_after_the_driver_dies(ws: Workspace, script: Path) -> None:
     assert any(line.startswith("resuming:") for line in logs)
 
 
+@pytest.mark.parametrize("strategy", ["Random", "Bayesian"])
+def test_resume_does_not_repeat_earlier_points(ws: Workspace, script: Path,
+                                               strategy: str) -> None:
+    """Issue 10 item 12: a resumed driver's sampler started again from its first draw, so
+    the next trial repeated trial 0's point (Random; Bayesian's random start-up too)."""
+    spec = TuningJobSpec(training=_training(script, epochs=1, sleep=0.0),
+                         ranges=_ranges("x=0.0:1.0"), objective=TuningObjective(
+                             metric_name="score"), strategy=strategy, max_jobs=3,
+                         max_parallel_jobs=1, seed=5)
+    name = f"t-norepeat-{strategy.lower()}"
+    # what a first driver of the same search did before it was stopped: trial 0
+    submit_job(ws, spec.model_copy(update={"max_jobs": 1}), f"{name}-a")
+    wait_for_job(ws, f"{name}-a", timeout=120)
+    submit_job(ws, spec, name, launch=False)
+    store = TrialStore.of(ws.store)
+    for t in store.list_trials(f"{name}-a"):
+        store.put_trial(TrialRecord(name, t.number, t.training_job, t.hyperparameters,
+                                    t.status, t.objective, t.intermediate, t.started_at,
+                                    t.ended_at, t.stop_reason))
+    ws.store.transition_job(name, JobStatus.STOPPED, expected=[JobStatus.PENDING],
+                            failure_reason="stopped")
+    resume_tuning(ws, name)
+    wait_for_job(ws, name, timeout=180)
+    trials = store.list_trials(name)
+    assert [t.number for t in trials] == [0, 1, 2]
+    xs = [t.hyperparameters["x"] for t in trials]
+    assert len(set(xs)) == len(xs), f"the resumed {strategy} search repeated a point: {xs}"
+
+
 def test_resume_creates_the_job_of_a_trial_recorded_before_its_driver_died(
         ws: Workspace, script: Path) -> None:
     spec = TuningJobSpec(training=_training(script, epochs=1, sleep=0.0),
