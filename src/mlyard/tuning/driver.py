@@ -37,7 +37,7 @@ from mlyard.tuning.store import TrialRecord, TrialStore
 POLL_SECONDS = 0.02
 #: Running trials' objective points are read at most this often (a trial's end is noticed
 #: every POLL_SECONDS; its points are read once more then).
-METRICS_SECONDS = 0.2
+METRICS_SECONDS = 0.05
 EARLY_STOP_PREFIX = "early stopping"
 
 
@@ -280,11 +280,14 @@ class TuningDriver:
         points = [(p.step if p.step is not None else i + 1, p.value) for i, p in
                   enumerate(self.ws.store.get_metrics(job.name, self.spec.objective.metric_name))]
         run.points = points
+        last_step = self._last_step(run.record)
         for step, value in points[run.reported:]:
             if math.isfinite(value):
                 run.trial.report(value, step)
             run.reported += 1
+            # a trial at its last step has nothing left to stop: it is finishing
             if (run.stop_reason is None and not job.status.terminal
+                    and (last_step is None or step < last_step)
                     and run.trial.should_prune()):
                 rule = "Hyperband rung" if self.spec.strategy == "Hyperband" else "median rule"
                 run.stop_reason = (f"{EARLY_STOP_PREFIX}: {self.spec.objective.metric_name} "
@@ -296,6 +299,16 @@ class TuningDriver:
         self._finish(study, run, job.status, job.failure_reason, job.ended_at)
         return True
 
+    def _last_step(self, record: TrialRecord) -> int | None:
+        """The trial's last step: its resource parameter (epochs), when it has one."""
+        value = record.hyperparameters.get(self.spec.resource_parameter)
+        if value is None:
+            value = self.spec.training.hyperparameters.get(self.spec.resource_parameter)
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
     def _finish(self, study: Any, run: Running, status: JobStatus, reason: str | None,
                 ended: float | None) -> None:
         from optuna.trial import TrialState
@@ -304,7 +317,11 @@ class TuningDriver:
         stop_reason = run.stop_reason or reason
         if status is JobStatus.COMPLETED and objective is not None and math.isfinite(objective):
             study.tell(run.trial, objective)
-            stop_reason = None  # it finished before an early stop could land
+            if run.stop_reason is not None:
+                self.log.write(f"trial {run.record.number} ({run.record.training_job}) "
+                               "completed before its early stop took effect; counted as "
+                               "Completed")
+            stop_reason = None
         elif run.stop_reason is not None:
             study.tell(run.trial, state=TrialState.PRUNED)
         else:
@@ -412,8 +429,7 @@ class TuningDriver:
         for record in self.trials.values():
             counts[record.status.value] = counts.get(record.status.value, 0) + 1
         return {"best": self.best, "counts": counts,
-                "early_stopped": sum(1 for t in self.trials.values()
-                                     if (t.stop_reason or "").startswith(EARLY_STOP_PREFIX))}
+                "early_stopped": sum(1 for t in self.trials.values() if stopped_early(t))}
 
     def _write_report(self) -> None:
         """The analytics table and HTML report in the tuning job's artifacts."""
@@ -421,6 +437,13 @@ class TuningDriver:
 
         with contextlib.suppress(Exception):
             self.outputs = write_outputs(self.ws, self.name, self.spec)
+
+
+def stopped_early(trial: TrialRecord) -> bool:
+    """Whether a trial was stopped by early stopping (status Stopped, SageMaker's count of
+    early-stopped training jobs), not by the user or for another reason."""
+    return (trial.status is JobStatus.STOPPED
+            and (trial.stop_reason or "").startswith(EARLY_STOP_PREFIX))
 
 
 def _fail() -> Any:

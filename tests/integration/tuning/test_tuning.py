@@ -118,6 +118,28 @@ def test_auto_early_stopping_stops_a_poor_trial(ws: Workspace, script: Path) -> 
     assert desc["TrainingJobStatusCounters"]["Stopped"] == desc["EarlyStopped"]
 
 
+def test_early_stopped_trials_stop_and_are_counted(ws: Workspace, script: Path) -> None:
+    """Issue 10 item 12: with short epochs, trials were logged "early stopping ... not
+    promising" yet ran every epoch, ended Completed and were not counted as stopped."""
+    epochs = 12
+    desc = _tune(ws, "t-early-fast", script, _ranges("x=0.0:1.0"),
+                 {"epochs": epochs, "sleep": 0.03}, strategy="Random", max_jobs=10,
+                 max_parallel_jobs=2, early_stopping="Auto", seed=0)
+    records = {t.training_job: t for t in TrialStore.of(ws.store).list_trials("t-early-fast")}
+    early = [t for t in desc["Trials"] if (t["StopReason"] or "").startswith("early stop")]
+    assert desc["EarlyStopped"] == len(early) >= 1
+    assert desc["TrainingJobStatusCounters"]["Stopped"] == len(early)
+    for trial in early:
+        assert trial["TrainingJobStatus"] == "Stopped"
+        assert ws.store.get_job(trial["TrainingJobName"]).status is JobStatus.STOPPED
+        # it stopped: it did not run all its epochs
+        assert len(records[trial["TrainingJobName"]].intermediate) < epochs
+    logs = [line.line for line in ws.store.get_logs("t-early-fast")]
+    requested = [line for line in logs if ": early stopping:" in line]
+    late = [line for line in logs if "completed before its early stop took effect" in line]
+    assert len(requested) == len(early) + len(late)
+
+
 def test_warm_start_reuses_parent_trials(ws: Workspace, script: Path) -> None:
     _tune(ws, "parent", script, _ranges("x=0.0:1.0"), strategy="Random", max_jobs=4,
           max_parallel_jobs=2)
