@@ -36,6 +36,7 @@ from mlyard.core.context import resolve_input
 from mlyard.core.logcapture import JobLog
 from mlyard.core.workspace import Workspace
 from mlyard.errors import MlyardError, ValidationError
+from mlyard.training.channel_cache import ENV as CACHE_ENV
 from mlyard.training.checkpoint import PREFIX, SAVE_LOG, checkpoint_env
 from mlyard.training.distributed import WorldSpec, free_port
 from mlyard.training.launcher import WorkerGroup, WorkerSpec
@@ -265,6 +266,8 @@ class TrainingRun:
         channels = {c.name: resolve_input(self.ws, c.uri, f"channel {c.name!r}")
                     for c in spec.channels}
         self._prepare_checkpoints()
+        # built-in algorithms prepare each distinct input once (a tuning job's trials share it)
+        self.env[CACHE_ENV] = str(self.ws.cache_dir / "channels")
         rules = monitor = None
         debug_dir = self.layout.output_dir / "debug-output"
         profile_dir = self.layout.output_dir / "profiler-output"
