@@ -143,13 +143,15 @@ class PromptReports:
     """
 
     def __init__(self, ws: Workspace, name: str, log: JobLog, stop: Any,
-                 delay: float = 0.005) -> None:
+                 delay: float = 0.005, min_interval: float = 0.05) -> None:
         self.ws = ws
         self.name = name
         self.log = log
         self.stop = stop
         self.delay = delay
+        self.min_interval = min_interval  # at most 20 store round trips a second
         self._event = threading.Event()
+        self._closing = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="mlyard-reports")
@@ -176,19 +178,22 @@ class PromptReports:
     def _run(self) -> None:
         while True:
             self._event.wait()
-            if self._closed:
+            if self._closed or self._closing.wait(self.delay):
                 return
-            time.sleep(self.delay)
             self._event.clear()
+            started = time.monotonic()
             try:
                 self.log.flush()
                 self.check()
             except Exception:  # the log's own flusher retries; the watcher polls anyway
-                continue
+                pass
+            if self._closing.wait(max(0.0, self.min_interval - (time.monotonic() - started))):
+                return
 
     def close(self) -> None:
         """Stop the thread (the log's close sends what is left)."""
         self._closed = True
+        self._closing.set()
         self._event.set()
         self._thread.join(timeout=5)
 
