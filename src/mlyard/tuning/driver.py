@@ -5,11 +5,15 @@ in memory; everything durable is in the metadata store: each trial is a training
 ``<tuning job>-NNN`` plus a :class:`~mlyard.tuning.store.TrialRecord` (hyperparameters,
 status, objective per epoch, final objective). So a driver that starts again (``mlyard
 tuning resume``) rebuilds the study from the stored trials, re-attaches to trials still
-running and goes on; warm start feeds parent tuning jobs' trials in the same way.
+running and goes on; warm start feeds parent tuning jobs' trials in the same way. A resumed
+search does not start its sampler over: Random draws trial N's point from a stream seeded
+with ``(seed, N)``, the model-based samplers are seeded with ``(seed, next trial number)``.
 
 The loop (every :data:`POLL_SECONDS`): read the running trials' new objective points and
 report them to Optuna; with early stopping (``Auto``: median rule; ``Hyperband``: successive
-halving at rungs) a trial Optuna prunes is asked to stop with the reason; finished trials
+halving at rungs) a trial Optuna prunes before its last step is asked to stop with the
+reason (the trial reads the request at its next report and ends Stopped, counted as
+early-stopped; one that finished first stays Completed); finished trials
 are told to the study (Completed: the last objective value; Failed; pruned); free slots
 (``max_parallel_jobs``) get new trials. A failed trial is counted and the search goes on;
 stopping the tuning job stops its running trials.
