@@ -21,8 +21,14 @@ objective calls, over trials.
 Targets (issue 5): Hyperband reaches Random's best with <= 1/3 of Random's trial-seconds;
 tuner overhead <= 50 ms per trial.
 
-Usage: ``python bench/tuning.py [--data CSV] [--trials 30] [--parallel 2] [--save]``; the last
-line is one line of JSON (``--save`` also writes ``bench/results/tuning.json``).
+Every figure holds for more than one seed: the bench runs each seed of ``--seeds`` (7, 11
+and 13 by default; each seed drives the samplers, the training and the peer) and reports the
+median and the worst over the seeds (the worst of "to reach" is "never" if one seed never
+reached Random's best).
+
+Usage: ``python bench/tuning.py [--data CSV] [--trials 30] [--parallel 2] [--seeds 7,11,13]
+[--skip-optuna] [--save]``; the last line is one line of JSON (``--save`` also writes
+``bench/results/tuning.json``).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ RANGES = ["learning_rate=0.05:1.0:log", "epochs=1:20", "word_ngrams=1:3",
           "vector_dim=[50,100,200]"]
 STATIC = {"threads": 1, "min_count": 2, "buckets": 2_000_000}
 WITHIN = 0.005
+STRATEGIES = ("Random", "Bayesian", "Hyperband")
 
 
 def log(message: str) -> None:
@@ -173,75 +180,165 @@ def run_optuna(splits: dict[str, Path], args: argparse.Namespace,
             "overhead_ms_mean": 1000 * (wall - sum(durations)) / args.trials}
 
 
+def run_seed(seed: int, splits: dict[str, Path], args: argparse.Namespace,
+             work: Path) -> dict[str, Any]:
+    """Every strategy (and the plain Optuna peer) with one seed: figures per strategy and
+    Hyperband's trial-seconds ratio to Random."""
+    args = argparse.Namespace(**{**vars(args), "seed": seed})
+    results: dict[str, dict[str, Any]] = {}
+    runs = {}
+    for strategy in STRATEGIES:
+        log(f"seed {seed}: tuning with {strategy} ...")
+        runs[strategy] = run_mlyard(strategy, splits, args, work / f"ws-{seed}-{strategy}")
+    random_best = None
+    for strategy, (ws, name, wall) in runs.items():
+        figures = trial_figures(ws, name, args.parallel, random_best)
+        if strategy == "Random":
+            random_best = figures["best"]
+            figures = trial_figures(ws, name, args.parallel, random_best)
+        figures["wall_seconds"] = wall
+        results[strategy] = figures
+        ws.close()
+    if not args.skip_optuna:
+        log(f"seed {seed}: plain Optuna in-process ...")
+        results["optuna"] = run_optuna(splits, args, work)
+        if random_best is not None:
+            results["optuna"]["reached_random_best"] = \
+                results["optuna"]["best"] >= random_best - WITHIN
+    rnd, hb = results["Random"], results["Hyperband"]
+    ratio = (hb["seconds_to_reach"] / rnd["trial_seconds"]
+             if hb.get("seconds_to_reach") is not None and rnd["trial_seconds"] else None)
+    return {"results": results, "hyperband_over_random_trial_seconds": ratio}
+
+
+#: figure -> whether a larger value is better (the worst of the seeds is the other end);
+#: a missing value (Hyperband never reached Random's best) is the worst.
+FIGURES = {"best": True, "trial_seconds": False, "seconds_to_reach": False,
+           "early_stopped": True, "overhead_ms_median": False, "overhead_ms_p90": False,
+           "wall_seconds": False}
+
+
+def median_and_worst(values: list[float | None], larger_is_better: bool) -> dict[str, Any]:
+    """Median and worst over the seeds (None, "never", counts as the worst)."""
+    known = [v for v in values if v is not None]
+    if len(known) < len(values):
+        worst: float | None = None
+    elif known:
+        worst = min(known) if larger_is_better else max(known)
+    else:
+        worst = None
+    return {"median": statistics.median(known) if known else None, "worst": worst,
+            "per_seed": values}
+
+
+def summarize(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Median and worst of every figure of every strategy, and of the ratio."""
+    summary: dict[str, Any] = {}
+    for strategy in STRATEGIES:
+        summary[strategy] = {
+            figure: median_and_worst([r["results"][strategy].get(figure)
+                                      for r in per_seed.values()], larger)
+            for figure, larger in FIGURES.items()}
+    ratio = median_and_worst([r["hyperband_over_random_trial_seconds"]
+                              for r in per_seed.values()], larger_is_better=False)
+    return {"strategies": summary, "hyperband_over_random_trial_seconds": ratio}
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "never" if value is None else f"{value:.{digits}f}"
+
+
+def _cell(figures: dict[str, Any], figure: str, digits: int, width: int) -> str:
+    """``median / worst`` of one figure, right-aligned in ``width``."""
+    text = (f"{_fmt(figures[figure]['median'], digits)} / "
+            f"{_fmt(figures[figure]['worst'], digits)}")
+    return f"{text:>{width}}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", default="7,11,13",
+                        help="comma-separated seeds; figures are reported as median and "
+                             "worst over them")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="one seed only (the same as --seeds SEED)")
+    parser.add_argument("--skip-optuna", action="store_true",
+                        help="leave out the plain Optuna peer (quicker checks)")
     parser.add_argument("--save", action="store_true", help=f"also write {RESULTS}")
     args = parser.parse_args(argv)
+    try:
+        seeds = [args.seed] if args.seed is not None else \
+            [int(x) for x in args.seeds.split(",") if x.strip()]
+    except ValueError:
+        parser.error(f"--seeds must be comma-separated integers, not {args.seeds!r}")
+    if not seeds:
+        parser.error("--seeds names no seed")
     if not reviews_data_present(args.data):
         return 2
-    results: dict[str, dict[str, Any]] = {}
+    per_seed: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="tuning-bench-") as tmp:
         work = Path(tmp)
         splits = write_splits(args.data, work)
         log(f"data: {len(splits['train'].read_text().splitlines()) - 1} train rows; "
-            f"{args.trials} trials per strategy, {args.parallel} at a time")
-        runs = {}
-        for strategy in ("Random", "Bayesian", "Hyperband"):
-            log(f"tuning with {strategy} ...")
-            runs[strategy] = run_mlyard(strategy, splits, args, work / f"ws-{strategy}")
-        random_best = None
-        for strategy, (ws, name, wall) in runs.items():
-            figures = trial_figures(ws, name, args.parallel, random_best)
-            if strategy == "Random":
-                random_best = figures["best"]
-                figures = trial_figures(ws, name, args.parallel, random_best)
-            figures["wall_seconds"] = wall
-            results[strategy] = figures
-            ws.close()
-        log("plain Optuna in-process ...")
-        results["optuna"] = run_optuna(splits, args, work)
-        if random_best is not None:
-            results["optuna"]["reached_random_best"] = \
-                results["optuna"]["best"] >= random_best - WITHIN
+            f"{args.trials} trials per strategy, {args.parallel} at a time; seeds {seeds}")
+        for seed in seeds:
+            per_seed[seed] = run_seed(seed, splits, args, work)
+    summary = summarize(per_seed)
+    strategies = summary["strategies"]
+    ratio = summary["hyperband_over_random_trial_seconds"]
 
-    rnd = results["Random"]
-    hb = results["Hyperband"]
-    ratio = (hb["seconds_to_reach"] / rnd["trial_seconds"]
-             if hb.get("seconds_to_reach") is not None and rnd["trial_seconds"] else None)
     print(f"BlazingText on the reviews data, {args.trials} trials per strategy, "
-          f"{args.parallel} in parallel; objective {OBJECTIVE} (validation split)")
-    header = (f"{'strategy':<22}{'best F1':>9}{'trial-s':>10}{'to reach':>10}"
-              f"{'stopped':>9}{'overhead ms (median/p90)':>27}")
+          f"{args.parallel} in parallel; objective {OBJECTIVE} (validation split); "
+          f"seeds {', '.join(map(str, seeds))}: median / worst over the seeds")
+    header = (f"{'strategy':<22}{'best F1':>16}{'trial-s':>16}{'to reach':>16}"
+              f"{'stopped':>10}{'overhead ms median':>22}{'overhead ms p90':>20}")
     print(header)
     print("-" * len(header))
     for key, label in (("Random", "mlyard Random"), ("Bayesian", "mlyard Bayesian (TPE)"),
                        ("Hyperband", "mlyard Hyperband")):
-        r = results[key]
-        reach = f"{r['seconds_to_reach']:.1f}" if r["seconds_to_reach"] is not None else "never"
-        print(f"{label:<22}{r['best']:>9.4f}{r['trial_seconds']:>10.1f}{reach:>10}"
-              f"{r['early_stopped']:>9}{r['overhead_ms_median']:>15.1f} / "
-              f"{r['overhead_ms_p90']:.1f}")
-    o = results["optuna"]
-    print(f"{'plain Optuna (TPE)':<22}{o['best']:>9.4f}{o['trial_seconds']:>10.1f}"
-          f"{'-':>10}{'-':>9}{o['overhead_ms_mean']:>15.1f} (mean, in-process)")
+        r = strategies[key]
+        print(f"{label:<22}{_cell(r, 'best', 4, 16)}{_cell(r, 'trial_seconds', 1, 16)}"
+              f"{_cell(r, 'seconds_to_reach', 1, 16)}{_cell(r, 'early_stopped', 0, 10)}"
+              f"{_cell(r, 'overhead_ms_median', 1, 22)}"
+              f"{_cell(r, 'overhead_ms_p90', 1, 20)}")
+    optuna_runs = [r["results"]["optuna"] for r in per_seed.values() if "optuna" in r["results"]]
+    if optuna_runs:
+        best = median_and_worst([o["best"] for o in optuna_runs], True)
+        secs = median_and_worst([o["trial_seconds"] for o in optuna_runs], False)
+        over = median_and_worst([o["overhead_ms_mean"] for o in optuna_runs], False)
+        print(f"{'plain Optuna (TPE)':<22}"
+              f"{_fmt(best['median'], 4) + ' / ' + _fmt(best['worst'], 4):>16}"
+              f"{_fmt(secs['median'], 1) + ' / ' + _fmt(secs['worst'], 1):>16}{'-':>16}"
+              f"{'-':>10}{_fmt(over['median'], 1) + ' / ' + _fmt(over['worst'], 1):>22}"
+              "  (mean, in-process)")
     print(f"'to reach' = trial-seconds until a trial came within {WITHIN} of Random's best "
-          f"({rnd['best']:.4f}); Hyperband/Random trial-seconds ratio: "
-          + (f"{ratio:.3f} (target <= 0.333)" if ratio is not None else "n/a (never reached)"))
+          "(of the same seed); Hyperband/Random trial-seconds ratio per seed: "
+          + ", ".join(f"{s}: {_fmt(v, 3)}" for s, v in zip(seeds, ratio["per_seed"],
+                                                             strict=True))
+          + f"; median {_fmt(ratio['median'], 3)}, worst {_fmt(ratio['worst'], 3)} "
+            "(target <= 0.333)")
+
+    def met(which: str) -> dict[str, bool]:
+        value = ratio[which]
+        return {
+            "hyperband_ratio": value is not None and value <= 1 / 3,
+            "overhead_ms": all(strategies[k]["overhead_ms_median"][which] is not None
+                               and strategies[k]["overhead_ms_median"][which] <= 50
+                               for k in STRATEGIES),
+        }
+
     result = {
-        "bench": "tuning", "trials": args.trials, "parallel": args.parallel, "seed": args.seed,
-        "objective": OBJECTIVE, "ranges": RANGES, "static": STATIC, "results": results,
+        "bench": "tuning", "trials": args.trials, "parallel": args.parallel, "seeds": seeds,
+        "objective": OBJECTIVE, "ranges": RANGES, "static": STATIC,
+        "summary": summary,
+        "per_seed": {str(seed): r for seed, r in per_seed.items()},
         "hyperband_over_random_trial_seconds": ratio,
         "targets": {"hyperband_ratio_max": 1 / 3, "overhead_ms_max": 50},
-        "targets_met": {
-            "hyperband_ratio": ratio is not None and ratio <= 1 / 3,
-            "overhead_ms": all(results[k]["overhead_ms_median"] is not None
-                               and results[k]["overhead_ms_median"] <= 50
-                               for k in ("Random", "Bayesian", "Hyperband")),
-        },
+        "targets_met": met("median"),
+        "targets_met_worst_seed": met("worst"),
         "machine": machine(),
     }
     line = json.dumps(result, default=float)

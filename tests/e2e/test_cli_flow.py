@@ -196,7 +196,7 @@ def test_spot_training_and_a_command_job_from_the_cli(env: dict[str, str],
     mlyard(env, "train", "--command", cmd, "--hp", "epochs=3", "--name", "cmd-1")
     model_uri = json.loads(mlyard(env, "jobs", "describe", "cmd-1").stdout)["Outputs"]["model"]
     assert json.loads((Path(model_uri.removeprefix("file://")) / "hps.json").read_text()) \
-        == {"epochs": "3"}
+        == {"epochs": 3}  # decoded, as the SageMaker training toolkit does
     bad = mlyard(env, "train", "--algorithm", "blazingtext", "--train", str(train),
                  "--use-spot", ok=False)
     assert bad.returncode != 0 and "max_wait_seconds" in bad.stderr

@@ -92,6 +92,10 @@ class Algorithm(ABC):
     #: Whether :meth:`train` can run as several data-parallel processes (it then joins the
     #: process group itself, see :mod:`mlyard.training.distributed`).
     SUPPORTS_DISTRIBUTED: ClassVar[bool] = False
+    #: Modules a warm standby process imports before it takes a training job of this
+    #: algorithm (besides the algorithm's own module): heavy imports, and modules whose
+    #: import warms compiled kernels, so a tuning trial does not pay for them.
+    PRELOAD: ClassVar[tuple[str, ...]] = ()
 
     def resolve_hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given`` (strings allowed), each checked against its range.

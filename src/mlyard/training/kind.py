@@ -63,6 +63,9 @@ class TrainingKind(JobKind[TrainingJobSpec]):
             target = available_algorithms().get(spec.algorithm.lower())
             if target is not None:
                 modules.append(target.partition(":")[0])
+                from mlyard.algorithms import get_algorithm
+
+                modules.extend(get_algorithm(spec.algorithm).PRELOAD)
         return modules
 
     def run(self, ctx: JobContext[TrainingJobSpec]) -> dict[str, str]:

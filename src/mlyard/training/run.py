@@ -10,9 +10,9 @@ reclaim interrupts an attempt. Every training process gets the same environment 
 variables.
 
 Time accounting follows SageMaker: ``TrainingTimeInSeconds`` is the wall time from start to
-end, waits for spot capacity included; ``BillableTimeInSeconds`` is the time instances ran
-(× ``instance_count``), at the spot price ratio for spot jobs; the saving is
-``1 - billable / (training × instance_count)``.
+end, waits for spot capacity included; ``BillableTimeInSeconds`` is the training time
+(× ``instance_count``) on demand, and for spot jobs the time instances ran, at the spot
+price ratio; the saving is ``1 - billable / (training × instance_count)``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from mlyard.core.context import resolve_input
 from mlyard.core.logcapture import JobLog
 from mlyard.core.workspace import Workspace
 from mlyard.errors import MlyardError, ValidationError
+from mlyard.training.channel_cache import ENV as CACHE_ENV
 from mlyard.training.checkpoint import PREFIX, SAVE_LOG, checkpoint_env
 from mlyard.training.distributed import WorldSpec, free_port
 from mlyard.training.launcher import WorkerGroup, WorkerSpec
@@ -126,6 +129,75 @@ class SpotSchedule:
             return 0
 
 
+class PromptReports:
+    """Makes a training job's reports prompt in both directions, which early stopping by a
+    tuning job needs: a trial of about a second reports its objective every epoch, and the
+    job log's background flush (0.5 s) plus the stop watcher's poll (0.5 s) used to let it
+    run all its epochs before a stop request landed.
+
+    After each reported metric point (:meth:`notify`) a thread sends the buffered points to
+    the store and reads the job's stop flag (:meth:`check`), so the driver sees the point
+    within milliseconds and the training sees a stop request at its next epoch (through
+    ``should_stop``). Reports of one epoch arriving together are sent together
+    (``delay``). The training itself never waits for the store.
+    """
+
+    def __init__(self, ws: Workspace, name: str, log: JobLog, stop: Any,
+                 delay: float = 0.005, min_interval: float = 0.05) -> None:
+        self.ws = ws
+        self.name = name
+        self.log = log
+        self.stop = stop
+        self.delay = delay
+        self.min_interval = min_interval  # at most 20 store round trips a second
+        self._event = threading.Event()
+        self._closing = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="mlyard-reports")
+        self._thread.start()
+
+    def notify(self) -> None:
+        """A metric point was reported: send it and look for a stop request soon."""
+        self._event.set()
+
+    def check(self) -> bool:
+        """Read the job's stop flag from the store now; True (and the stop signal set) when
+        the job was asked to stop."""
+        if self.stop():
+            return True
+        try:
+            record = self.ws.store.get_job(self.name)
+        except MlyardError:
+            return False
+        if record.stop_requested:
+            self.stop.set(record.failure_reason or "stop requested")
+            return True
+        return False
+
+    def _run(self) -> None:
+        while True:
+            self._event.wait()
+            if self._closed or self._closing.wait(self.delay):
+                return
+            self._event.clear()
+            started = time.monotonic()
+            try:
+                self.log.flush()
+                self.check()
+            except Exception:  # the log's own flusher retries; the watcher polls anyway
+                pass
+            if self._closing.wait(max(0.0, self.min_interval - (time.monotonic() - started))):
+                return
+
+    def close(self) -> None:
+        """Stop the thread (the log's close sends what is left)."""
+        self._closed = True
+        self._closing.set()
+        self._event.set()
+        self._thread.join(timeout=5)
+
+
 class TrainingRun:
     """Runs the training work of job ``name`` (see the module docstring)."""
 
@@ -147,6 +219,8 @@ class TrainingRun:
         self.checkpoint_dir: Path | None = None
         self.env: dict[str, str] = {}
         self.interruptions = 0
+        self.reports: PromptReports | None = None
+        self._metric_rx = [re.compile(d.regex) for d in spec.metric_definitions]
 
     # -- set-up --------------------------------------------------------------------------
     def _prepare_checkpoints(self) -> None:
@@ -197,6 +271,8 @@ class TrainingRun:
         channels = {c.name: resolve_input(self.ws, c.uri, f"channel {c.name!r}")
                     for c in spec.channels}
         self._prepare_checkpoints()
+        # built-in algorithms prepare each distinct input once (a tuning job's trials share it)
+        self.env[CACHE_ENV] = str(self.ws.cache_dir / "channels")
         rules = monitor = None
         debug_dir = self.layout.output_dir / "debug-output"
         profile_dir = self.layout.output_dir / "profiler-output"
@@ -219,14 +295,21 @@ class TrainingRun:
         started = time.monotonic()
         billable = 0.0
         completed = False
+        self.reports = PromptReports(self.ws, self.name, self.log, self.stop)
         try:
             if spec.algorithm is not None and not spec.use_spot and self.world.world_size == 1:
                 self._train_in_process(channels)
                 billable = time.monotonic() - started
             else:
                 billable = self._attempts(channels)
+            self.reports.close()
+            # a stop requested while the last epoch ran (or its process exited) still
+            # stops the job: it was asked to stop before it completed
+            if self.reports.check():
+                raise MlyardError("stopped")
             completed = True
         finally:
+            self.reports.close()
             training = time.monotonic() - started
             if rules is not None:
                 rules.finish(completed=completed)
@@ -238,8 +321,10 @@ class TrainingRun:
 
     def _report_times(self, training: float, billable: float) -> None:
         count = self.spec.resources.instance_count
-        ratio = self.spec.spot.price_ratio if self.spec.use_spot else 1.0
-        billed = billable * ratio * count
+        if self.spec.use_spot:
+            billed = billable * self.spec.spot.price_ratio * count
+        else:  # on demand, instances are billed for the whole training time
+            billed = training * count
         self.log.metric("TrainingTimeInSeconds", round(training, 3))
         self.log.metric("BillableTimeInSeconds", round(billed, 3))
         if self.spec.use_spot:
@@ -284,9 +369,13 @@ class TrainingRun:
 
     def _train_in_process(self, channels: dict[str, Path]) -> None:
         task = self._algorithm_task(channels)
+        def report(name: str, value: float, step: int | None = None) -> None:
+            self.log.metric(name, value, step)
+            if self.reports is not None:
+                self.reports.notify()
+
         with environment(self.env):
-            train_task(task, log=self.log.write, report_metric=self.log.metric,
-                       should_stop=self.stop)
+            train_task(task, log=self.log.write, report_metric=report, should_stop=self.stop)
         if self.stop():
             raise MlyardError("stopped")
 
@@ -351,6 +440,7 @@ class TrainingRun:
                     if point["value"] is not None:  # non-finite values are not stored
                         self.log.metric(point["name"], float(point["value"]),
                                         point.get("step"))
+                        self._reported()
                 except (ValueError, KeyError, TypeError):
                     self.log.write(line)
             return
@@ -359,6 +449,12 @@ class TrainingRun:
         else:
             host = self.world.hosts[rank // self.world.processes_per_host]
             self.log.write(f"[{host} rank {rank}] {line}", parse_metrics=rank == 0)
+        if rank == 0 and any(rx.search(line) for rx in self._metric_rx):
+            self._reported()
+
+    def _reported(self) -> None:
+        if self.reports is not None:
+            self.reports.notify()
 
     def _attempts(self, channels: dict[str, Path]) -> float:
         """Run attempts until one completes; returns the seconds instances ran."""

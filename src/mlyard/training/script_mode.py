@@ -92,10 +92,32 @@ def hyperparameter_args(hyperparameters: Mapping[str, Any]) -> list[str]:
     return args
 
 
+def decode_hyperparameter(value: Any) -> Any:
+    """A hyperparameter as SageMaker's training toolkit hands it to the script: a string
+    that is JSON is decoded (``"3"`` -> 3, ``"true"`` -> True, ``"[1, 2]"`` -> [1, 2]);
+    any other string stays as it is (``"adam"``); non-strings are kept."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def hyperparameter_env_value(value: Any) -> str:
+    """The toolkit's ``SM_HP_<NAME>`` value of a decoded hyperparameter: strings as they
+    are, anything else as JSON (``3``, ``true``, ``[1, 2]``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def training_environment(layout: MlLayout, channels: Mapping[str, Path],
                          hyperparameters: Mapping[str, Any], job_name: str,
                          module_dir: Path, num_cpus: int) -> dict[str, str]:
-    """The ``SM_*`` variables of a training container for this job."""
+    """The ``SM_*`` variables of a training container for this job. ``SM_HPS``,
+    ``SM_TRAINING_ENV``'s hyperparameters and ``SM_HP_<NAME>`` hold the decoded values
+    (:func:`decode_hyperparameter`), as the training toolkit's; the command-line arguments
+    and ``hyperparameters.json`` keep the values as given."""
+    decoded = {k: decode_hyperparameter(v) for k, v in hyperparameters.items()}
     hosts = [CURRENT_HOST]
     gpus = count_gpus()
     channel_dirs = {name: str(layout.channel_dir(name)) for name in channels}
@@ -107,7 +129,7 @@ def training_environment(layout: MlLayout, channels: Mapping[str, Path],
     (layout.config_dir / "inputdataconfig.json").write_text(json.dumps(input_config))
     training_env = {
         "job_name": job_name, "hosts": hosts, "current_host": CURRENT_HOST,
-        "channel_input_dirs": channel_dirs, "hyperparameters": dict(hyperparameters),
+        "channel_input_dirs": channel_dirs, "hyperparameters": decoded,
         "model_dir": str(layout.model_dir), "output_data_dir": str(layout.output_data_dir),
         "output_dir": str(layout.output_dir), "input_dir": str(layout.input_dir),
         "input_config_dir": str(layout.config_dir), "num_gpus": gpus, "num_cpus": num_cpus,
@@ -121,7 +143,7 @@ def training_environment(layout: MlLayout, channels: Mapping[str, Path],
         "SM_OUTPUT_DIR": str(layout.output_dir),
         "SM_OUTPUT_DATA_DIR": str(layout.output_data_dir),
         "SM_CHANNELS": json.dumps(sorted(channels)),
-        "SM_HPS": json.dumps(dict(hyperparameters)),
+        "SM_HPS": json.dumps(decoded),
         "SM_HOSTS": json.dumps(hosts),
         "SM_CURRENT_HOST": CURRENT_HOST,
         "SM_NUM_GPUS": str(gpus),
@@ -136,8 +158,8 @@ def training_environment(layout: MlLayout, channels: Mapping[str, Path],
     }
     for name, path in channel_dirs.items():
         env[f"SM_CHANNEL_{name.upper().replace('-', '_')}"] = path
-    for key, value in hyperparameters.items():
-        env[f"SM_HP_{key.upper().replace('-', '_')}"] = str(value)
+    for key, value in decoded.items():
+        env[f"SM_HP_{key.upper().replace('-', '_')}"] = hyperparameter_env_value(value)
     return env
 
 

@@ -68,7 +68,10 @@ def describe_tuning(ws: Workspace, name: str) -> dict[str, Any]:
     rows = trial_rows(ws, name)
     best = best_trial(rows, spec.objective.type)
     counts = status_counts(rows)
-    early = sum(1 for r in rows if (r.stop_reason or "").startswith("early stopping"))
+    # early-stopped: Stopped by the driver's early stop (a trial that completed before its
+    # stop took effect is Completed, and not counted here)
+    early = sum(1 for r in rows if r.status == JobStatus.STOPPED.value
+                and (r.stop_reason or "").startswith("early stopping"))
     return {
         "HyperParameterTuningJobName": name,
         "HyperParameterTuningJobStatus": record.status.value,

@@ -5,11 +5,15 @@ in memory; everything durable is in the metadata store: each trial is a training
 ``<tuning job>-NNN`` plus a :class:`~mlyard.tuning.store.TrialRecord` (hyperparameters,
 status, objective per epoch, final objective). So a driver that starts again (``mlyard
 tuning resume``) rebuilds the study from the stored trials, re-attaches to trials still
-running and goes on; warm start feeds parent tuning jobs' trials in the same way.
+running and goes on; warm start feeds parent tuning jobs' trials in the same way. A resumed
+search does not start its sampler over: Random draws trial N's point from a stream seeded
+with ``(seed, N)``, the model-based samplers are seeded with ``(seed, next trial number)``.
 
 The loop (every :data:`POLL_SECONDS`): read the running trials' new objective points and
 report them to Optuna; with early stopping (``Auto``: median rule; ``Hyperband``: successive
-halving at rungs) a trial Optuna prunes is asked to stop with the reason; finished trials
+halving at rungs) a trial Optuna prunes before its last step is asked to stop with the
+reason (the trial reads the request at its next report and ends Stopped, counted as
+early-stopped; one that finished first stays Completed); finished trials
 are told to the study (Completed: the last objective value; Failed; pruned); free slots
 (``max_parallel_jobs``) get new trials. A failed trial is counted and the search goes on;
 stopping the tuning job stops its running trials.
@@ -37,7 +41,7 @@ from mlyard.tuning.store import TrialRecord, TrialStore
 POLL_SECONDS = 0.02
 #: Running trials' objective points are read at most this often (a trial's end is noticed
 #: every POLL_SECONDS; its points are read once more then).
-METRICS_SECONDS = 0.2
+METRICS_SECONDS = 0.05
 EARLY_STOP_PREFIX = "early stopping"
 
 
@@ -46,16 +50,40 @@ def trial_job_name(tuning_job: str, number: int) -> str:
     return f"{tuning_job[:58].rstrip('-')}-{number:03d}"
 
 
-def make_sampler(spec: TuningJobSpec) -> Any:
-    """The Optuna sampler of the spec's strategy (seeded)."""
+def derived_seed(seed: int, number: int) -> int:
+    """A seed for trial ``number`` of a search seeded with ``seed`` (independent streams per
+    number, the same on every run)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+
+
+def make_sampler(spec: TuningJobSpec, first_number: int = 0) -> Any:
+    """The Optuna sampler of the spec's strategy, seeded. ``first_number`` is the number of
+    the first trial this sampler will draw: a resumed driver (trials 0..N-1 exist) seeds
+    with ``(seed, N)`` so its draws continue the search instead of repeating trial 0's."""
     import optuna
 
-    if spec.strategy in ("Random", "Grid"):  # Grid: every point is enqueued (grid_points)
-        return optuna.samplers.RandomSampler(seed=spec.seed)
+    seed = spec.seed if first_number == 0 else derived_seed(spec.seed, first_number)
+    if spec.strategy in ("Random", "Grid"):  # Random: random_point; Grid: grid_points
+        return optuna.samplers.RandomSampler(seed=seed)
     if spec.strategy == "Bayesian" and spec.bayesian_sampler == "gp":
-        return optuna.samplers.GPSampler(seed=spec.seed, n_startup_trials=_startup(spec))
-    return optuna.samplers.TPESampler(seed=spec.seed, n_startup_trials=_startup(spec),
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=_startup(spec))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=_startup(spec),
                                       constant_liar=spec.max_parallel_jobs > 1)
+
+
+def random_point(spec: TuningJobSpec, dists: dict[str, Any], number: int) -> dict[str, Any]:
+    """The Random strategy's point for trial ``number`` (Optuna's encoded values): drawn
+    from a stream seeded with ``(seed, number)`` alone, so a search that is resumed, or
+    whose trials start in another order, draws exactly the points of an uninterrupted
+    one and never repeats an earlier trial's draw."""
+    import optuna
+
+    sampler = optuna.samplers.RandomSampler(seed=derived_seed(spec.seed, number))
+    # RandomSampler draws each parameter independently; study and trial are not used
+    return {name: sampler.sample_independent(None, None, name, dist)  # type: ignore[arg-type]
+            for name, dist in dists.items()}
 
 
 def grid_points(spec: TuningJobSpec) -> list[dict[str, Any]]:
@@ -212,6 +240,8 @@ class TuningDriver:
 
         if params is not None:
             study.enqueue_trial(rng.encode(self.spec.ranges, params))
+        elif self.spec.strategy == "Random":
+            study.enqueue_trial(random_point(self.spec, dists, number))
         trial = study.ask(dists)
         values = params if params is not None else rng.decode(self.spec.ranges, trial.params)
         job = trial_job_name(self.name, number)
@@ -254,11 +284,14 @@ class TuningDriver:
         points = [(p.step if p.step is not None else i + 1, p.value) for i, p in
                   enumerate(self.ws.store.get_metrics(job.name, self.spec.objective.metric_name))]
         run.points = points
+        last_step = self._last_step(run.record)
         for step, value in points[run.reported:]:
             if math.isfinite(value):
                 run.trial.report(value, step)
             run.reported += 1
+            # a trial at its last step has nothing left to stop: it is finishing
             if (run.stop_reason is None and not job.status.terminal
+                    and (last_step is None or step < last_step)
                     and run.trial.should_prune()):
                 rule = "Hyperband rung" if self.spec.strategy == "Hyperband" else "median rule"
                 run.stop_reason = (f"{EARLY_STOP_PREFIX}: {self.spec.objective.metric_name} "
@@ -270,6 +303,16 @@ class TuningDriver:
         self._finish(study, run, job.status, job.failure_reason, job.ended_at)
         return True
 
+    def _last_step(self, record: TrialRecord) -> int | None:
+        """The trial's last step: its resource parameter (epochs), when it has one."""
+        value = record.hyperparameters.get(self.spec.resource_parameter)
+        if value is None:
+            value = self.spec.training.hyperparameters.get(self.spec.resource_parameter)
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
     def _finish(self, study: Any, run: Running, status: JobStatus, reason: str | None,
                 ended: float | None) -> None:
         from optuna.trial import TrialState
@@ -278,7 +321,11 @@ class TuningDriver:
         stop_reason = run.stop_reason or reason
         if status is JobStatus.COMPLETED and objective is not None and math.isfinite(objective):
             study.tell(run.trial, objective)
-            stop_reason = None  # it finished before an early stop could land
+            if run.stop_reason is not None:
+                self.log.write(f"trial {run.record.number} ({run.record.training_job}) "
+                               "completed before its early stop took effect; counted as "
+                               "Completed")
+            stop_reason = None
         elif run.stop_reason is not None:
             study.tell(run.trial, state=TrialState.PRUNED)
         else:
@@ -332,7 +379,10 @@ class TuningDriver:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         spec = self.spec
         dists = rng.to_distributions(spec.ranges)
-        study = optuna.create_study(direction=self.direction, sampler=make_sampler(spec),
+        # a resumed search's sampler continues after the trials already made (no repeats)
+        made = [t.number for t in self.trial_store.list_trials(self.name)]
+        study = optuna.create_study(direction=self.direction,
+                                    sampler=make_sampler(spec, max(made, default=-1) + 1),
                                     pruner=make_pruner(spec))
         unfinished = self._seed_study(study, dists)
         for record in unfinished:  # re-attach to trials a previous driver started
@@ -383,8 +433,7 @@ class TuningDriver:
         for record in self.trials.values():
             counts[record.status.value] = counts.get(record.status.value, 0) + 1
         return {"best": self.best, "counts": counts,
-                "early_stopped": sum(1 for t in self.trials.values()
-                                     if (t.stop_reason or "").startswith(EARLY_STOP_PREFIX))}
+                "early_stopped": sum(1 for t in self.trials.values() if stopped_early(t))}
 
     def _write_report(self) -> None:
         """The analytics table and HTML report in the tuning job's artifacts."""
@@ -392,6 +441,13 @@ class TuningDriver:
 
         with contextlib.suppress(Exception):
             self.outputs = write_outputs(self.ws, self.name, self.spec)
+
+
+def stopped_early(trial: TrialRecord) -> bool:
+    """Whether a trial was stopped by early stopping (status Stopped, SageMaker's count of
+    early-stopped training jobs), not by the user or for another reason."""
+    return (trial.status is JobStatus.STOPPED
+            and (trial.stop_reason or "").startswith(EARLY_STOP_PREFIX))
 
 
 def _fail() -> Any:

@@ -118,6 +118,31 @@ def test_auto_early_stopping_stops_a_poor_trial(ws: Workspace, script: Path) -> 
     assert desc["TrainingJobStatusCounters"]["Stopped"] == desc["EarlyStopped"]
 
 
+def test_early_stopped_trials_stop_and_are_counted(ws: Workspace, script: Path) -> None:
+    """Issue 10 item 12: with short epochs, trials were logged "early stopping ... not
+    promising" yet ran every epoch, ended Completed and were not counted as stopped."""
+    epochs = 12
+    desc = _tune(ws, "t-early-fast", script, _ranges("x=0.0:1.0"),
+                 {"epochs": epochs, "sleep": 0.03}, strategy="Random", max_jobs=10,
+                 max_parallel_jobs=2, early_stopping="Auto", seed=0)
+    records = {t.training_job: t for t in TrialStore.of(ws.store).list_trials("t-early-fast")}
+    early = [t for t in desc["Trials"] if (t["StopReason"] or "").startswith("early stop")]
+    assert desc["EarlyStopped"] == len(early) >= 1
+    assert desc["TrainingJobStatusCounters"]["Stopped"] == len(early)
+    for trial in early:
+        assert trial["TrainingJobStatus"] == "Stopped"
+        assert ws.store.get_job(trial["TrainingJobName"]).status is JobStatus.STOPPED
+    # they stopped: most did not run all their epochs (one whose stop came during its last
+    # epochs may have run them, and is Stopped all the same)
+    ran = [len(records[t["TrainingJobName"]].intermediate) for t in early]
+    assert sum(1 for n in ran if n < epochs) >= len(ran) / 2, ran
+    logs = [line.line for line in ws.store.get_logs("t-early-fast")]
+    requested = [line for line in logs if ": early stopping:" in line]
+    late = [line for line in logs if "completed before its early stop took effect" in line]
+    assert len(requested) == len(early) + len(late)
+    print(f"early-stopped trials ran {ran} of {epochs} epochs; {len(late)} finished first")
+
+
 def test_warm_start_reuses_parent_trials(ws: Workspace, script: Path) -> None:
     _tune(ws, "parent", script, _ranges("x=0.0:1.0"), strategy="Random", max_jobs=4,
           max_parallel_jobs=2)
@@ -162,6 +187,35 @@ def test_resume_after_the_driver_dies(ws: Workspace, script: Path) -> None:
     assert all(t.status is JobStatus.COMPLETED for t in trials)
     logs = [line.line for line in ws.store.get_logs("t-resume")]
     assert any(line.startswith("resuming:") for line in logs)
+
+
+@pytest.mark.parametrize("strategy", ["Random", "Bayesian"])
+def test_resume_does_not_repeat_earlier_points(ws: Workspace, script: Path,
+                                               strategy: str) -> None:
+    """Issue 10 item 12: a resumed driver's sampler started again from its first draw, so
+    the next trial repeated trial 0's point (Random; Bayesian's random start-up too)."""
+    spec = TuningJobSpec(training=_training(script, epochs=1, sleep=0.0),
+                         ranges=_ranges("x=0.0:1.0"), objective=TuningObjective(
+                             metric_name="score"), strategy=strategy, max_jobs=3,
+                         max_parallel_jobs=1, seed=5)
+    name = f"t-norepeat-{strategy.lower()}"
+    # what a first driver of the same search did before it was stopped: trial 0
+    submit_job(ws, spec.model_copy(update={"max_jobs": 1}), f"{name}-a")
+    wait_for_job(ws, f"{name}-a", timeout=120)
+    submit_job(ws, spec, name, launch=False)
+    store = TrialStore.of(ws.store)
+    for t in store.list_trials(f"{name}-a"):
+        store.put_trial(TrialRecord(name, t.number, t.training_job, t.hyperparameters,
+                                    t.status, t.objective, t.intermediate, t.started_at,
+                                    t.ended_at, t.stop_reason))
+    ws.store.transition_job(name, JobStatus.STOPPED, expected=[JobStatus.PENDING],
+                            failure_reason="stopped")
+    resume_tuning(ws, name)
+    wait_for_job(ws, name, timeout=180)
+    trials = store.list_trials(name)
+    assert [t.number for t in trials] == [0, 1, 2]
+    xs = [t.hyperparameters["x"] for t in trials]
+    assert len(set(xs)) == len(xs), f"the resumed {strategy} search repeated a point: {xs}"
 
 
 def test_resume_creates_the_job_of_a_trial_recorded_before_its_driver_died(

@@ -133,6 +133,8 @@ class BlazingText(Algorithm):
     )
     HYPERPARAMETERS: ClassVar[tuple[Hyperparameter, ...]] = HYPERPARAMETERS
     METRICS: ClassVar[tuple[MetricDefinition, ...]] = METRICS
+    # numba and the Hogwild kernel (loaded from numba's cache): about 1.4 s per process
+    PRELOAD: ClassVar[tuple[str, ...]] = ("mlyard.algorithms.blazingtext.warm",)
 
     def resolve_hyperparameters(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given``; refuses modes other than ``supervised``."""
@@ -155,17 +157,7 @@ class BlazingText(Algorithm):
                 "blazingtext: early_stopping=true needs a 'validation' channel"
             )
         started = time.perf_counter()
-        raw = read_channel(Path(ctx.channels["train"]), "train")
-        val_raw = read_channel(Path(ctx.channels["validation"]), "validation") \
-            if has_validation else None
-        space, train_enc = FeatureSpace.fit(raw.texts, raw.labels, hp["min_count"],
-                                            hp["word_ngrams"], hp["buckets"])
-        if len(space.labels) < 2:
-            raise DataError(
-                f"channel 'train' has a single label {space.labels[0]!r}; a classifier needs "
-                "at least 2"
-            )
-        val_enc = space.encode(val_raw.texts, val_raw.labels) if val_raw is not None else None
+        n_train, space, train_enc, val_enc, cached = prepare_channels(ctx, hp, has_validation)
         prep_seconds = time.perf_counter() - started
         if not hp["shuffle"] and labels_look_sorted(train_enc.targets):
             ctx.log("blazingtext: warning: the training examples look sorted by label; "
@@ -174,12 +166,13 @@ class BlazingText(Algorithm):
         seed = hp["seed"] if hp["seed"] >= 0 else ctx.seed
         backend, device = choose_backend(hp["backend"], ctx.device)
         ctx.log(
-            f"blazingtext: {len(raw)} training examples, {train_enc.n_tokens} words, "
+            f"blazingtext: {n_train} training examples, {train_enc.n_tokens} words, "
             f"{len(space.labels)} labels, vocabulary {space.n_words}, "
             f"{space.bucket_ids.shape[0]} n-gram buckets used, "
             f"{len(val_enc) if val_enc is not None else 0} validation examples; "
             f"backend {backend} on {device}, {threads} thread(s); "
-            f"data prepared in {prep_seconds:.2f}s"
+            f"data {'loaded from the channel cache' if cached else 'prepared'} in "
+            f"{prep_seconds:.2f}s"
         )
         if ctx.should_stop():
             raise MlyardError(STOPPED_MESSAGE)
@@ -347,3 +340,79 @@ class BlazingText(Algorithm):
     def load(cls, model_dir: Path) -> BlazingTextModel:
         """Load a model saved by :meth:`train`."""
         return load_model(model_dir)
+
+
+#: Bumped when the preparation's output changes (older cache entries are then misses).
+PREPARATION_VERSION = 1
+_ENCODED = ("ids", "offsets", "targets", "tokens")
+
+
+def prepare_channels(ctx: TrainingContext, hp: Mapping[str, Any], has_validation: bool
+                     ) -> tuple[int, FeatureSpace, Encoded, Encoded | None, bool]:
+    """Read, tokenize and encode the channels: ``(training examples, feature space,
+    training set, validation set, whether it came from the channel cache)``.
+
+    With a channel cache (:mod:`mlyard.training.channel_cache`, set up for every training
+    job) the result is keyed by the channels' content and the preparation's parameters
+    (``min_count``, ``word_ngrams``, ``buckets``): the trials of a tuning job prepare the
+    same data once."""
+    from mlyard.algorithms.blazingtext.data import channel_files
+    from mlyard.training.channel_cache import ChannelCache
+
+    names = ["train", "validation"] if has_validation else ["train"]
+    cache = ChannelCache.from_env()
+    key = None
+    if cache is not None:
+        files = {name: channel_files(Path(ctx.channels[name]), name) for name in names}
+        key = cache.key("blazingtext", files, {
+            "version": PREPARATION_VERSION, "min_count": hp["min_count"],
+            "word_ngrams": hp["word_ngrams"], "buckets": hp["buckets"]})
+        found = cache.load(key)
+        if found is not None:
+            try:
+                return (*_from_cache(*found), True)
+            except (KeyError, ValueError, TypeError):
+                pass  # an entry of an unexpected shape: prepare again
+    raw = read_channel(Path(ctx.channels["train"]), "train")
+    val_raw = read_channel(Path(ctx.channels["validation"]), "validation") \
+        if has_validation else None
+    space, train_enc = FeatureSpace.fit(raw.texts, raw.labels, hp["min_count"],
+                                        hp["word_ngrams"], hp["buckets"])
+    if len(space.labels) < 2:
+        raise DataError(
+            f"channel 'train' has a single label {space.labels[0]!r}; a classifier needs "
+            "at least 2"
+        )
+    val_enc = space.encode(val_raw.texts, val_raw.labels) if val_raw is not None else None
+    if cache is not None and key is not None:
+        cache.store(key, *_to_cache(len(raw), space, train_enc, val_enc))
+    return len(raw), space, train_enc, val_enc, False
+
+
+def _to_cache(n_train: int, space: FeatureSpace, train: Encoded, val: Encoded | None
+              ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    vocab = space.to_json()
+    counts = vocab.pop("counts")
+    arrays = {"bucket_ids": space.bucket_ids}
+    if counts is not None:
+        arrays["word_counts"] = np.asarray(space.word_counts)
+    meta: dict[str, Any] = {"vocab": vocab, "n_train": n_train, "sets": {}}
+    for prefix, enc in (("train", train), ("validation", val)):
+        if enc is None:
+            continue
+        meta["sets"][prefix] = {"n_tokens": int(enc.n_tokens)}
+        for field_name in _ENCODED:
+            arrays[f"{prefix}_{field_name}"] = getattr(enc, field_name)
+    return arrays, meta
+
+
+def _from_cache(arrays: dict[str, np.ndarray], meta: dict[str, Any]
+                ) -> tuple[int, FeatureSpace, Encoded, Encoded | None]:
+    vocab = dict(meta["vocab"])
+    vocab["counts"] = arrays.get("word_counts")
+    space = FeatureSpace.from_json(vocab, arrays["bucket_ids"])
+    sets: dict[str, Encoded] = {}
+    for prefix, info in meta["sets"].items():
+        ids, offsets, targets, tokens = (arrays[f"{prefix}_{f}"] for f in _ENCODED)
+        sets[prefix] = Encoded(ids, offsets, targets, int(info["n_tokens"]), tokens)
+    return int(meta["n_train"]), space, sets["train"], sets.get("validation")
