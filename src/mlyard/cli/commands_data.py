@@ -13,7 +13,7 @@ from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
 from mlyard.core.specs import MetricDefinitionSpec
 from mlyard.data.catalog import Catalog
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 
 
@@ -150,7 +150,7 @@ def tokenize_cmd(ctx: click.Context, input_path: str, output: str | None, max_se
             metric_definitions=metrics,
         )
     except ValueError as exc:
-        raise ValidationError(f"invalid job: {exc}") from None
+        raise ValidationError(f"invalid job: {problem_text(exc)}") from None
     ws = workspace(ctx)
     job_name = name or unique_job_name("tokenize")
     submit_job(ws, spec, job_name)

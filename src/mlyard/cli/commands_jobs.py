@@ -31,7 +31,7 @@ from mlyard.core.kinds import get_job_kind
 from mlyard.core.params import parse_assignments
 from mlyard.core.records import TERMINAL_STATUSES, JobStatus
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 from mlyard.training.spec import TrainingJobSpec
 
@@ -49,7 +49,7 @@ def _finish(ws: Workspace, name: str, wait: bool, quiet: bool) -> None:
 
 
 def _spec_error(exc: ValueError) -> ValidationError:
-    return ValidationError(f"invalid job: {exc}")
+    return ValidationError(f"invalid job: {problem_text(exc)}")
 
 
 @click.command()

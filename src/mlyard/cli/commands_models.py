@@ -11,7 +11,7 @@ from mlyard.cli.commands_jobs import _finish
 from mlyard.cli.context import workspace
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.models.content_types import TRANSFORM_INPUT_TYPES, TRANSFORM_OUTPUT_TYPES
 from mlyard.transform.engine import TransformOptions
 from mlyard.transform.spec import TransformJobSpec
@@ -152,7 +152,7 @@ def transform(ctx: click.Context, model_name: str, input_path: str, output: str 
         spec = TransformJobSpec(model_name=model_name, input=input_path, output=output,
                                 options=options)
     except ValueError as exc:
-        raise ValidationError(f"invalid transform job: {exc}") from None
+        raise ValidationError(f"invalid transform job: {problem_text(exc)}") from None
     ws = workspace(ctx)
     job_name = name or unique_job_name(f"{model_name}-transform")
     submit_job(ws, spec, job_name)

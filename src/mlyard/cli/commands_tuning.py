@@ -19,7 +19,7 @@ from mlyard.cli.options import (
 )
 from mlyard.cli.output import fmt, fmt_time, table
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.tuning.ranges import parse_range
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
@@ -83,7 +83,7 @@ def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, max
                 seed=trials.seed,
             )
         except ValueError as exc:
-            raise ValidationError(f"invalid tuning job: {exc}") from None
+            raise ValidationError(f"invalid tuning job: {problem_text(exc)}") from None
     ws = workspace(ctx)
     stem = spec.training.algorithm or Path(spec.training.entry_point or "job").stem
     job_name = name or unique_job_name(f"tune-{stem}")

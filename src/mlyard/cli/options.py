@@ -21,7 +21,7 @@ from click.core import ParameterSource
 
 from mlyard.core.params import parse_assignments
 from mlyard.core.specs import Channel, JobSpec, MetricDefinitionSpec, ResourceConfig
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.training.debugger import DebuggerConfig, RuleConfig
 from mlyard.training.profiler import ProfilerConfig
 from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
@@ -167,7 +167,7 @@ def training_spec(o: Mapping[str, Any]) -> TrainingJobSpec:
             if o["profile"] else None,
         )
     except ValueError as exc:
-        raise ValidationError(f"invalid job: {exc}") from None
+        raise ValidationError(f"invalid job: {problem_text(exc)}") from None
 
 
 def spec_option(f: F) -> F:
@@ -220,4 +220,5 @@ def load_spec(path: str | Path, spec_type: type[S]) -> S:
     try:
         return spec_type.model_validate(data)
     except ValueError as exc:
-        raise ValidationError(f"spec file {file}: invalid {kind} job spec: {exc}") from None
+        raise ValidationError(
+            f"spec file {file}: invalid {kind} job spec: {problem_text(exc)}") from None

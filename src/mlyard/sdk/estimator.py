@@ -9,7 +9,7 @@ from typing import Any
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.sdk.jobs import TrainingJob
 from mlyard.sdk.model import Model
 from mlyard.sdk.session import default_workspace
@@ -94,7 +94,7 @@ class Estimator:
                 profiler=st.profiler,
             )
         except ValueError as exc:
-            raise ValidationError(f"invalid training job: {exc}") from None
+            raise ValidationError(f"invalid training job: {problem_text(exc)}") from None
 
     def fit(self, inputs: Mapping[str, str | Path] | str | Path, *, job_name: str | None = None,
             wait: bool = True, logs: bool = False) -> TrainingJob:

@@ -12,7 +12,7 @@ from typing import Any
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.core.records import ModelRecord
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.models import LoadedModel, load_model
 from mlyard.sdk.jobs import TransformJob
 from mlyard.sdk.session import default_workspace
@@ -83,7 +83,7 @@ class Model:
                                     batch_size=batch_size, workers=workers,
                                     join_source=join_source, top_k=top_k, **options)
         except ValueError as exc:
-            raise ValidationError(f"invalid transform options: {exc}") from None
+            raise ValidationError(f"invalid transform options: {problem_text(exc)}") from None
         return Transformer(self, opts, None if output_path is None else str(output_path))
 
 

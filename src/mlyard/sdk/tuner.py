@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.sdk.estimator import Estimator
 from mlyard.sdk.model import Model
 from mlyard.tuning.ranges import (
@@ -104,7 +104,7 @@ class HyperparameterTuner:
                 early_stopping=self.early_stopping_type,  # type: ignore[arg-type]
                 warm_start=self.warm_start_config, seed=self.seed)
         except ValueError as exc:
-            raise ValidationError(f"invalid tuning job: {exc}") from None
+            raise ValidationError(f"invalid tuning job: {problem_text(exc)}") from None
 
     def spec_of(self, name: str) -> TuningJobSpec:
         from mlyard.tuning.analytics import tuning_spec
