@@ -161,7 +161,9 @@ def _problem(err: Mapping[str, Any]) -> str:
         text = f"must be {ctx.get('expected')}"
     else:
         text = msg.replace("Input should be", "must be", 1)
-    return f"{text}, got {got}" if got is not None else text
+    if got is None:
+        return text
+    return f"{text}: {got}" if ", got " in text else f"{text}, got {got}"
 
 
 def _location(loc: Any) -> str:

@@ -20,6 +20,20 @@ from mlyard.transform.engine import TransformOptions
 from mlyard.transform.spec import TransformJobSpec
 
 
+def instance_list(instances: Any) -> list[Any]:
+    """The instances to predict: a single ``str`` or ``dict`` is one instance; a list or
+    tuple (or any other sequence that is not text) holds one instance per item."""
+    if isinstance(instances, str | dict):
+        return [instances]
+    if isinstance(instances, bytes | bytearray | memoryview):
+        raise ValidationError("predict() takes text, not bytes: decode the bytes first "
+                              "(e.g. data.decode('utf-8'))")
+    if not isinstance(instances, Sequence) and not hasattr(instances, "tolist"):
+        raise ValidationError(f"predict() takes a list of instances, a str or a dict, not "
+                              f"{type(instances).__name__}")
+    return list(instances)
+
+
 class Model:
     """A registered model by name (a training job's name, or a name given at registration)."""
 
@@ -41,9 +55,17 @@ class Model:
         """The model loaded in this process (cached)."""
         return load_model(self.model_dir)
 
-    def predict(self, instances: Sequence[Any], top_k: int = 1) -> list[dict[str, Any]]:
-        """Predict in this process: ``[{"label": [...], "prob": [...]}, ...]``."""
-        return self.loaded.predict(list(instances), top_k=top_k)
+    def predict(self, instances: Sequence[Any] | str | dict[str, Any],
+                top_k: int = 1) -> list[dict[str, Any]]:
+        """Predict in this process: ``[{"label": [...], "prob": [...]}, ...]``, one entry per
+        instance.
+
+        ``instances`` is a list (or tuple) of instances. A single ``str`` or ``dict`` is one
+        instance, as SageMaker's ``Predictor`` sends a string as one payload: ``predict("I
+        love it")`` gives one prediction, never one per character. Bytes are refused (decode
+        them to text first).
+        """
+        return self.loaded.predict(instance_list(instances), top_k=top_k)
 
     def evaluate(self, data: str | Path, *, label_column: str | None = None,
                  text_column: str | None = None, output_dir: str | Path | None = None,

@@ -77,6 +77,13 @@ class HyperparameterTuner:
             raise ValidationError("HyperparameterTuner needs an Estimator")
         self.estimator = estimator
         self.objective_metric_name = objective_metric_name
+        for key, rng in dict(hyperparameter_ranges).items():
+            if not isinstance(rng, ContinuousParameter | IntegerParameter
+                              | CategoricalParameter):
+                raise ValidationError(
+                    f"hyperparameter range {key!r}: must be a ContinuousParameter, "
+                    f"IntegerParameter or CategoricalParameter, not {type(rng).__name__} "
+                    "(a fixed value goes in the Estimator's hyperparameters)")
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
         self.objective_type = objective_type
         self.strategy = strategy
