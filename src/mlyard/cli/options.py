@@ -105,6 +105,9 @@ def training_options(*, default_threads: int = 0) -> Callable[[F], F]:
         click.option("--profile", is_flag=True,
                      help="Profile the job and write a profiler report."),
         click.option("--profile-interval-ms", type=int, default=500, show_default=True),
+        click.option("--skip-bad-rows", is_flag=True,
+                     help="Skip (and count) data rows that are not UTF-8 or have the wrong "
+                     "number of fields, instead of refusing the data (built-in algorithms)."),
     ])
 
 
@@ -115,7 +118,7 @@ TRAINING_PARAMS = (
     "env_vars", "instance_count", "processes_per_host", "distribution", "checkpoint_uri",
     "checkpoint_every", "checkpoint_on_invalid", "use_spot", "max_wait", "spot_interrupt_at",
     "spot_interrupt_after_checkpoints", "spot_random_per_hour", "spot_restart_delay", "rules",
-    "debug_interval", "profile", "profile_interval_ms",
+    "debug_interval", "profile", "profile_interval_ms", "skip_bad_rows",
 )
 
 
@@ -165,6 +168,7 @@ def training_spec(o: Mapping[str, Any]) -> TrainingJobSpec:
             spot=spot, debugger=debugger,
             profiler=ProfilerConfig(system_interval_ms=o["profile_interval_ms"])
             if o["profile"] else None,
+            skip_bad_rows=o["skip_bad_rows"],
         )
     except ValueError as exc:
         raise ValidationError(f"invalid job: {problem_text(exc)}") from None

@@ -183,8 +183,8 @@ def test_model_errors(cls: type[pydantic.BaseModel], fields: dict[str, Any],
 @pytest.mark.parametrize("cls", [ContinuousParameter, IntegerParameter])
 def test_a_wrong_scaling_name_lists_the_allowed_ones(cls: type[pydantic.BaseModel]) -> None:
     with pytest.raises(ValidationError,
-                       match=r"^\w+Parameter: scaling: must be 'Auto', 'Linear',? (or )?'Logarithmic'"
-                             r".*, got 'log'$"):
+                       match=r"^\w+Parameter: scaling: must be 'Auto', 'Linear',? "
+                             r"(or )?'Logarithmic'.*, got 'log'$"):
         cls(min_value=1, max_value=10, scaling="log")
 
 

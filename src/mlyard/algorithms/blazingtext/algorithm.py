@@ -36,7 +36,7 @@ from mlyard.algorithms.base import (
     write_training_summary,
 )
 from mlyard.algorithms.blazingtext.backend import EpochStats
-from mlyard.algorithms.blazingtext.data import read_channel
+from mlyard.algorithms.blazingtext.data import check_validation_labels, read_channel
 from mlyard.algorithms.blazingtext.features import Encoded, FeatureSpace
 from mlyard.algorithms.blazingtext.model import BlazingTextModel, load_model, save_model
 from mlyard.algorithms.blazingtext.params import (
@@ -48,6 +48,7 @@ from mlyard.algorithms.blazingtext.params import (
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
 from mlyard.evaluation.metrics import macro_f1
+from mlyard.models.datafiles import BadRows
 from mlyard.training.checkpoint import CheckpointManager
 
 STOPPED_MESSAGE = "stopped"
@@ -155,9 +156,12 @@ class BlazingText(Algorithm):
                 "blazingtext: early_stopping=true needs a 'validation' channel"
             )
         started = time.perf_counter()
-        raw = read_channel(Path(ctx.channels["train"]), "train")
-        val_raw = read_channel(Path(ctx.channels["validation"]), "validation") \
+        bad_rows = BadRows(skip=ctx.skip_bad_rows)
+        raw = read_channel(Path(ctx.channels["train"]), "train", bad_rows)
+        val_raw = read_channel(Path(ctx.channels["validation"]), "validation", bad_rows) \
             if has_validation else None
+        if bad_rows.summary():
+            ctx.log(f"blazingtext: {bad_rows.summary()}")
         space, train_enc = FeatureSpace.fit(raw.texts, raw.labels, hp["min_count"],
                                             hp["word_ngrams"], hp["buckets"])
         if len(space.labels) < 2:
@@ -165,6 +169,8 @@ class BlazingText(Algorithm):
                 f"channel 'train' has a single label {space.labels[0]!r}; a classifier needs "
                 "at least 2"
             )
+        if val_raw is not None:
+            check_validation_labels(space.labels, val_raw.labels)
         val_enc = space.encode(val_raw.texts, val_raw.labels) if val_raw is not None else None
         prep_seconds = time.perf_counter() - started
         if not hp["shuffle"] and labels_look_sorted(train_enc.targets):
