@@ -119,11 +119,11 @@ class CsvTable:
     An empty file, or one with only blank lines, is a :class:`DataError`.
     """
 
-    def __init__(self, path: Path | str, policy: BadRows) -> None:
+    def __init__(self, path: Path | str, policy: BadRows, *, delimiter: str = ",") -> None:
         self.path = path
         self.policy = policy
         self._source = _Numbered(text_lines(path, policy))
-        self._reader = csv.reader(self._source)
+        self._reader = csv.reader(self._source, delimiter=delimiter)
         self.header: list[str] = []
         self.header_line = 0
         while not self.header:
