@@ -98,17 +98,20 @@ def algorithms_describe(name: str) -> None:
 @click.option("--threshold", type=float, help="Score threshold of a binary model.")
 @click.option("--positive-label", help="Positive class of a binary model.")
 @click.option("--json", "as_json", is_flag=True, help="Print evaluation.json.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Leave out (and count) rows that are not UTF-8, have the wrong number of "
+              "fields or an empty label/text, instead of refusing the data.")
 @click.pass_context
 def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str | None,
              text_column: str | None, output: str | None, threshold: float | None,
-             positive_label: str | None, as_json: bool) -> None:
+             positive_label: str | None, as_json: bool, skip_bad_rows: bool) -> None:
     """Evaluate a model on labelled data: metrics, confusion matrix, HTML report."""
     from mlyard.sdk.model import Model
 
     ws = workspace(ctx)
     result = Model(model_name, workspace=ws).evaluate(
         data, label_column=label_column, text_column=text_column, output_dir=output,
-        threshold=threshold, positive_label=positive_label)
+        threshold=threshold, positive_label=positive_label, skip_bad_rows=skip_bad_rows)
     if as_json:
         click.echo(json.dumps(result.to_evaluation_json(), indent=2))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -69,14 +70,23 @@ class Model:
 
     def evaluate(self, data: str | Path, *, label_column: str | None = None,
                  text_column: str | None = None, output_dir: str | Path | None = None,
-                 threshold: float | None = None, positive_label: str | None = None) -> Any:
+                 threshold: float | None = None, positive_label: str | None = None,
+                 skip_bad_rows: bool = False) -> Any:
         """Evaluate on labelled ``data`` (CSV with label/text columns or fastText lines).
         Writes evaluation.json, the confusion matrix and an HTML report to ``output_dir``
-        (default: the workspace's ``evaluations/<model>/<timestamp>``)."""
-        from mlyard.evaluation import evaluate_model, load_labeled_data
+        (default: the workspace's ``evaluations/<model>/<timestamp>``).
 
+        A bad row of ``data`` (not UTF-8, the wrong number of fields, an empty label) is
+        refused naming the file and line; with ``skip_bad_rows`` it is left out, and a
+        warning on stderr counts such rows (:mod:`mlyard.models.datafiles`)."""
+        from mlyard.evaluation import evaluate_model, load_labeled_data
+        from mlyard.models.datafiles import BadRows
+
+        bad_rows = BadRows(skip=skip_bad_rows)
         texts, labels = load_labeled_data(Path(data), label_column=label_column,
-                                          text_column=text_column)
+                                          text_column=text_column, bad_rows=bad_rows)
+        if bad_rows.summary():
+            print(bad_rows.summary(), file=sys.stderr, flush=True)
         if output_dir is None:
             stamp = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
             output_dir = self.workspace.settings.home / "evaluations" / self.name / stamp
