@@ -137,20 +137,23 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
 @click.option("--workers", default=1, show_default=True, help="Parallel worker processes.")
 @click.option("--top-k", default=1, show_default=True, help="Labels per prediction.")
 @click.option("--text-field", help="CSV column or JSON key holding the model input.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Leave out (and count) records that are not UTF-8, CSV rows with the wrong "
+              "number of fields and malformed JSON lines, instead of refusing the file.")
 @click.option("--name", help="Job name.")
 @click.option("--wait/--no-wait", default=True, show_default=True)
 @click.option("--quiet", is_flag=True)
 @click.pass_context
 def transform(ctx: click.Context, model_name: str, input_path: str, output: str | None,
               content_type: str | None, accept: str, join_source: str, batch_size: int,
-              workers: int, top_k: int, text_field: str | None, name: str | None,
-              wait: bool, quiet: bool) -> None:
+              workers: int, top_k: int, text_field: str | None, skip_bad_rows: bool,
+              name: str | None, wait: bool, quiet: bool) -> None:
     """Start a batch transform job: run a model over a file or folder."""
     try:
         options = TransformOptions.model_validate({
             "content_type": content_type, "accept": accept, "join_source": join_source,
             "batch_size": batch_size, "workers": workers, "top_k": top_k,
-            "text_field": text_field,
+            "text_field": text_field, "skip_bad_rows": skip_bad_rows,
         })
         spec = TransformJobSpec(model_name=model_name, input=input_path, output=output,
                                 options=options)

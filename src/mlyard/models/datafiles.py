@@ -35,6 +35,10 @@ from mlyard.errors import DataError
 SHOWN = 3
 
 
+class EmptyDataFile(DataError):
+    """A data file holds no rows at all (not even a CSV header)."""
+
+
 @dataclass
 class BadRows:
     """The policy for bad rows (refuse, or skip and count) and the rows skipped so far."""
@@ -72,18 +76,21 @@ def _decode(raw: bytes, path: Path | str, number: int, policy: BadRows) -> str |
         return None
 
 
-def text_lines(path: Path | str, policy: BadRows) -> Iterator[tuple[int, str]]:
+def text_lines(path: Path | str, policy: BadRows,
+               name: str | None = None) -> Iterator[tuple[int, str]]:
     """``(line number, text)`` of each line of ``path`` that is UTF-8 text, line endings
-    kept (as :mod:`csv` wants them); a line that is not text is a bad row."""
+    kept (as :mod:`csv` wants them); a line that is not text is a bad row. Messages call
+    the file ``name`` (default: ``path``)."""
+    shown = name if name is not None else path
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below; a generator keeps it open
     except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise DataError(f"{shown}: cannot read: {exc.strerror or exc}") from None
     with fh:
         for number, raw in enumerate(fh, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            text = _decode(raw, path, number, policy)
+            text = _decode(raw, shown, number, policy)
             if text is not None:
                 yield number, text
 
@@ -119,17 +126,18 @@ class CsvTable:
     An empty file, or one with only blank lines, is a :class:`DataError`.
     """
 
-    def __init__(self, path: Path | str, policy: BadRows, *, delimiter: str = ",") -> None:
-        self.path = path
+    def __init__(self, path: Path | str, policy: BadRows, *, delimiter: str = ",",
+                 name: str | None = None) -> None:
+        self.path = name if name is not None else path  # as messages call it
         self.policy = policy
-        self._source = _Numbered(text_lines(path, policy))
+        self._source = _Numbered(text_lines(path, policy, name))
         self._reader = csv.reader(self._source, delimiter=delimiter)
         self.header: list[str] = []
         self.header_line = 0
         while not self.header:
             row, start = self._next_row()
             if row is None:
-                raise DataError(f"{path}: the file is empty (no header row)")
+                raise EmptyDataFile(f"{self.path}: the file is empty (no header row)")
             if any(cell.strip() for cell in row):
                 self.header, self.header_line = row, start
 
