@@ -9,8 +9,10 @@ store, each with an id, like Athena query executions.
 CSV files are checked row by row when they are registered, under the one bad-row policy
 (:mod:`mlyard.models.datafiles`): an empty file is refused, and so is a row that is not
 UTF-8 or has another number of fields than the header (naming the file and line), unless
-the caller opts in to skipping such rows; then the count is reported and the table's
-queries skip them too (DuckDB's ``ignore_errors``). Without the check DuckDB's sniffer
+the caller opts in to skipping such rows; then the count is reported and the table is
+registered over a clean copy holding only the good rows (``<home>/catalog/<db>.<name>/``),
+so every query sees exactly those rows (DuckDB's own ``ignore_errors`` skips a bad row only
+when a query reads the column that is bad in it). Without the check DuckDB's sniffer
 turned a ragged file into one odd column and an empty one into ``column0``.
 """
 
@@ -98,6 +100,27 @@ def check_csv_rows(path: Path, bad_rows: BadRows) -> int:
                for file in files)
 
 
+def write_clean_copy(path: Path, dest: Path) -> Path:
+    """Copy the good rows of the CSV file or folder ``path`` into ``dest`` (the same
+    relative names; bad rows left out, as :func:`check_csv_rows` with a skipping policy
+    counts them); returns what to register: the file, or the folder."""
+    import csv
+    import shutil
+
+    shutil.rmtree(dest, ignore_errors=True)
+    files = _csv_files(path)
+    for file in files:
+        target = dest / (file.relative_to(path) if path.is_dir() else file.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        delimiter = _delimiter(file)
+        table = CsvTable(file, BadRows(skip=True), delimiter=delimiter)
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, delimiter=delimiter)
+            writer.writerow(table.header)
+            writer.writerows(row for _, row in table)
+    return dest if path.is_dir() else dest / path.name
+
+
 def _reader_sql(table: TableRecord) -> str:
     path = Path(table.location)
     pattern = str(path / "**" / "*") if path.is_dir() else str(path)
@@ -153,14 +176,23 @@ class Catalog:
         fmt = (format or infer_format(path)).lower()
         if fmt not in FORMATS:
             raise ValidationError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
-        opts = dict(options or {})
+        location_path = path
         if fmt == "csv":
             policy = bad_rows if bad_rows is not None else BadRows()
             check_csv_rows(path, policy)
             if policy.count:
-                opts.setdefault("ignore_errors", True)
-        record = TableRecord(database=database, name=name, location=str(path), format=fmt,
-                             created_at=time.time(), options=opts,
+                if not replace:
+                    try:  # the copy must not overwrite the copy of the table registered
+                        self.table(name, database)
+                        raise ConflictError(f"table {database}.{name} already exists")
+                    except NotFoundError:
+                        pass
+                location_path = write_clean_copy(
+                    path, self.ws.settings.home / "catalog" / f"{database}.{name}")
+                description = description or (
+                    f"the good rows of {path} ({policy.count} bad row(s) left out)")
+        record = TableRecord(database=database, name=name, location=str(location_path),
+                             format=fmt, created_at=time.time(), options=dict(options or {}),
                              description=description)
         try:
             duckdb.connect().sql(f"DESCRIBE SELECT * FROM {_reader_sql(record)}").fetchall()

@@ -121,11 +121,18 @@ def test_bad_csv_rows_are_skipped_and_counted_on_request(ws: Workspace, tmp_path
     path.write_bytes(b"a,b\n1,2\n3\n4,5,6\n7,caf\xe9\n8,9\n")
     policy = BadRows(skip=True)
     cat = Catalog(ws)
-    cat.register_table("r", path, bad_rows=policy)
+    rec = cat.register_table("r", path, bad_rows=policy)
     assert policy.count == 3
     frame = cat.sql("SELECT * FROM r ORDER BY a").frame
     assert list(frame.columns) == ["a", "b"]
     assert frame.values.tolist() == [[1, 2], [8, 9]]
+    # every query sees the same rows, whatever columns it reads
+    assert cat.sql("SELECT COUNT(*) AS n FROM r").frame["n"][0] == 2
+    assert len(cat.sql("SELECT a FROM r").frame) == 2
+    assert "3 bad row(s) left out" in rec.description and str(path) in rec.description
+    assert path.read_bytes().startswith(b"a,b\n1,2\n3\n")  # the user's file is untouched
+    with pytest.raises(ConflictError):
+        cat.register_table("r", path, bad_rows=BadRows(skip=True))
 
 
 def test_tab_and_semicolon_files_are_checked_by_their_delimiter(ws: Workspace,
