@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlyard.algorithms.blazingtext import BlazingText
 from mlyard.algorithms.blazingtext.data import read_channel
@@ -79,3 +81,22 @@ def test_a_validation_label_unseen_in_training_is_named(tmp_path: Path) -> None:
         BlazingText().train(
             make_ctx(tmp_path, train, val), BlazingText().resolve_hyperparameters(FAST)
         )
+
+
+ROW_PARTS = [b"label,text", b"__label__a x", b"pos,ok", b"1", b"a,b,c", b"\xff", b'"q', b"",
+             b"\r", b",", b"__label__", b"caf\xc3\xa9"]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200) | st.lists(st.sampled_from(ROW_PARTS), max_size=10).map(
+    b"\n".join), suffix=st.sampled_from([".csv", ".txt"]), skip=st.booleans())
+def test_arbitrary_bytes_raise_nothing_but_data_error(tmp_path: Path, data: bytes, suffix: str,
+                                                      skip: bool) -> None:
+    path = tmp_path / f"any{suffix}"
+    path.write_bytes(data)
+    try:
+        raw = read_channel(path, bad_rows=BadRows(skip=skip))
+    except DataError:
+        return
+    assert len(raw.labels) == len(raw.texts) > 0
+    assert all(label for label in raw.labels)

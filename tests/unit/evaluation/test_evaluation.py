@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlyard.errors import DataError, ValidationError
 from mlyard.evaluation import (
@@ -466,3 +468,18 @@ def test_bad_rows_are_skipped_and_counted_on_request(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(DataError, match="the file is empty"):
         load_labeled_data(path, bad_rows=BadRows(skip=True))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200) | st.lists(st.sampled_from(
+    [b"label,text", b"__label__a x", b"1,ok", b"1", b"a,b,c", b"\xff", b'"q', b"", b","]),
+    max_size=10).map(b"\n".join), skip=st.booleans())
+def test_arbitrary_bytes_raise_nothing_but_data_error(tmp_path: Path, data: bytes,
+                                                      skip: bool) -> None:
+    path = tmp_path / "any.txt"
+    path.write_bytes(data)
+    try:
+        texts, labels = load_labeled_data(path, bad_rows=BadRows(skip=skip))
+    except DataError:
+        return
+    assert len(texts) == len(labels) > 0
