@@ -92,7 +92,10 @@ class HyperparameterTuner:
         self.early_stopping_type = early_stopping_type
         if warm_start_config is not None and not isinstance(warm_start_config,
                                                             WarmStartConfig):
-            warm_start_config = WarmStartConfig(**dict(warm_start_config))
+            try:
+                warm_start_config = WarmStartConfig(**dict(warm_start_config))
+            except ValueError as exc:
+                raise ValidationError(f"warm_start_config: {problem_text(exc)}") from None
         self.warm_start_config = warm_start_config
         self.bayesian_sampler = bayesian_sampler
         self.seed = seed

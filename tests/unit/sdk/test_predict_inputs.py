@@ -94,3 +94,14 @@ def test_the_tuner_names_a_range_that_is_not_one() -> None:
         r"ContinuousParameter.*not int",
     ):
         mlyard.HyperparameterTuner(est, "validation:accuracy", {"epochs": 3})  # type: ignore[dict-item]
+
+
+def test_the_tuner_names_a_bad_warm_start_field() -> None:
+    import mlyard
+
+    est = mlyard.Estimator("blazingtext")
+    with pytest.raises(ValidationError, match=r"^warm_start_config: \w+: ") as info:
+        mlyard.HyperparameterTuner(
+            est, "validation:accuracy", {"epochs": mlyard.IntegerParameter(1, 3)},
+            warm_start_config={"parents": ["t-1"], "type": "Nope"})
+    assert "\n" not in str(info.value)
