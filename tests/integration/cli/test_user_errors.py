@@ -174,3 +174,15 @@ def test_invalid_spec_file_is_one_line_naming_the_field(
     proc = mlyard(env, "train", "--spec", str(spec), cwd=tmp_path)
     line = assert_clean(proc, 2)
     assert "resources.device: must be 'auto', 'cpu' or 'cuda', got 'tpu'" in line, line
+
+
+def test_crashing_processing_script_and_the_debug_log(env: dict[str, str], tmp_path: Path) -> None:
+    script = tmp_path / "prep.py"
+    script.write_text("import sys\nprint('preparing')\nraise KeyError('column x')\n")
+    proc = mlyard(env, "process", "--entry-point", str(script), "--name", "p1", cwd=tmp_path)
+    line = assert_clean(proc, 1)
+    assert line.endswith("KeyError: 'column x'"), line
+    assert "Traceback (most recent call last):" in proc.stdout.splitlines()
+    # mlyard's own traceback is kept for debugging, in the job's debug log only
+    debug = (tmp_path / "ws" / "jobs" / "p1" / "debug.log").read_text()
+    assert "Traceback (most recent call last):" in debug and "ScriptFailed" in debug
