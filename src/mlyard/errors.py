@@ -8,6 +8,9 @@ prints ``error: <msg>`` and exits with status 2 for user errors, 1 for everythin
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 
 class MlyardError(Exception):
     """Base class of every error mlyard raises on purpose."""
@@ -124,3 +127,78 @@ ERROR_CLASSES: dict[str, type[MlyardError]] = {cls.code: cls for cls in HTTP_STA
 def error_class(code: str) -> type[MlyardError]:
     """The error class whose ``code`` is ``code``; :class:`MlyardError` for unknown codes."""
     return ERROR_CLASSES.get(code, MlyardError)
+
+
+#: Pydantic error types whose context gives a bound: ``must be >= 1``.
+_BOUNDS = {"greater_than_equal": ("ge", ">="), "greater_than": ("gt", ">"),
+           "less_than_equal": ("le", "<="), "less_than": ("lt", "<")}
+
+
+def _value_text(value: Any) -> str | None:
+    """A scalar input as a message quotes it (None for containers: they say nothing)."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    return None
+
+
+def _problem(err: Mapping[str, Any]) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    msg = str(err.get("msg", ""))
+    got = _value_text(err.get("input"))
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind in _BOUNDS:
+        key, op = _BOUNDS[kind]
+        text = f"must be {op} {ctx.get(key)}"
+    elif kind == "literal_error":
+        text = f"must be {ctx.get('expected')}"
+    else:
+        text = msg.replace("Input should be", "must be", 1)
+    if got is None:
+        return text
+    return f"{text}: {got}" if ", got " in text else f"{text}, got {got}"
+
+
+def _location(loc: Any) -> str:
+    out = ""
+    for part in loc or ():
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = str(part) if str(part).isidentifier() else repr(str(part))
+        out += f".{name}" if out else name
+    return out
+
+
+def problem_text(exc: BaseException) -> str:
+    """``exc`` as one line for a user.
+
+    A pydantic ``ValidationError`` (anything with an ``errors()`` list) becomes
+    ``field: problem, got value`` per error, joined by ``; ``
+    (``resources.instance_count: must be >= 1, got 0``) instead of pydantic's multi-line dump
+    with its links; any other exception is its message on one line.
+    """
+    errors: Callable[..., Any] | None = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            items = list(errors(include_url=False))
+        except TypeError:
+            items = []
+        parts = []
+        for err in items:
+            if not isinstance(err, Mapping):
+                continue
+            where, problem = _location(err.get("loc")), _problem(err)
+            parts.append(f"{where}: {problem}" if where else problem)
+        if parts:
+            text = "; ".join(parts)
+            return " ".join(text.split()) if "\n" in text else text
+    message = exc.message if isinstance(exc, MlyardError) else str(exc)
+    return " ".join(message.split()) if "\n" in message else message

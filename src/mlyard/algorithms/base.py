@@ -65,6 +65,9 @@ class TrainingContext:
     log: Callable[[str], None] = field(default=_print_log)
     report_metric: Callable[[str, float, int | None], None] = field(default=_drop_metric)
     should_stop: Callable[[], bool] = field(default=_no_stop)
+    #: Skip (and count) bad rows of the channels instead of refusing the data
+    #: (:mod:`mlyard.models.datafiles`).
+    skip_bad_rows: bool = False
 
 
 SUMMARY_FILE = "training_summary.json"

@@ -14,7 +14,8 @@ from mlyard.cli.waiting import goes_on
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
 from mlyard.core.specs import MetricDefinitionSpec
 from mlyard.data.catalog import Catalog
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
+from mlyard.models.datafiles import BadRows
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 
 
@@ -63,12 +64,20 @@ def tables() -> None:
               help="File format (default: from the file suffix).")
 @click.option("--replace", is_flag=True, help="Replace an existing table of that name.")
 @click.option("--description", default="", help="Free text shown in listings.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Leave out (and count) CSV rows that are not UTF-8 or have the wrong number "
+              "of fields, instead of refusing the file.")
 @click.pass_context
 def tables_register(ctx: click.Context, name: str, location: str, database: str,
-                    fmt: str | None, replace: bool, description: str) -> None:
+                    fmt: str | None, replace: bool, description: str,
+                    skip_bad_rows: bool) -> None:
     """Register the file or folder LOCATION as table NAME."""
+    bad_rows = BadRows(skip=skip_bad_rows)
     rec = Catalog(workspace(ctx)).register_table(name, location, database=database, format=fmt,
-                                                 replace=replace, description=description)
+                                                 replace=replace, description=description,
+                                                 bad_rows=bad_rows)
+    if bad_rows.summary():
+        click.echo(bad_rows.summary(), err=True)
     click.echo(f"registered {rec.qualified_name} ({rec.format}) -> {rec.location}")
 
 
@@ -158,7 +167,7 @@ def tokenize_cmd(ctx: click.Context, input_path: str, output: str | None, max_se
             metric_definitions=metrics,
         )
     except ValueError as exc:
-        raise ValidationError(f"invalid job: {exc}") from None
+        raise ValidationError(f"invalid job: {problem_text(exc)}") from None
     ws = workspace(ctx)
     job_name = name or unique_job_name("tokenize")
     submit_job(ws, spec, job_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import time
@@ -73,6 +74,18 @@ def _wait(client: EndpointsClient, name: str) -> dict[str, Any]:
         return wait_for_endpoint(client, name)
 
 
+def _read_body(body: str) -> bytes:
+    """``--body``'s bytes: the text itself, or the file named after ``@`` (read before any
+    server is contacted, so a wrong name leaves nothing started)."""
+    if not body.startswith("@"):
+        return body.encode()
+    try:
+        return Path(body[1:]).read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"--body {body}: cannot read {body[1:]!r}: "
+                              f"{exc.strerror or exc}") from None
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to bind (127.0.0.1 unless told otherwise).")
@@ -82,7 +95,16 @@ def server(ctx: click.Context, host: str, port: int) -> None:
     """Run the server that hosts endpoints (restores every stored endpoint)."""
     from mlyard.server.run import serve
 
-    serve(workspace(ctx).settings, host=host, port=port)
+    try:
+        serve(workspace(ctx).settings, host=host, port=port)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        why = {errno.EADDRINUSE: "the address is in use (another server? pick another "
+                                 "--port, or --port 0 for a free one)",
+               errno.EADDRNOTAVAIL: "that address is not one of this machine's",
+               errno.EACCES: "permission denied (ports below 1024 need privileges)"}
+        raise ValidationError(f"cannot listen on {host}:{port}: {why[exc.errno]}") from None
 
 
 @click.group()
@@ -163,7 +185,7 @@ def endpoints_delete(ctx: click.Context, name: str) -> None:
 def endpoints_invoke(ctx: click.Context, name: str, body: str, content_type: str, accept: str,
                      target_variant: str | None) -> None:
     """Invoke an endpoint (SageMaker InvokeEndpoint) and print the answer."""
-    data = Path(body[1:]).read_bytes() if body.startswith("@") else body.encode()
+    data = _read_body(body)
     out, headers = _client(ctx).invoke(name, data, content_type=content_type, accept=accept,
                                        target_variant=target_variant)
     click.echo(out.decode(errors="replace"))

@@ -33,7 +33,7 @@ from mlyard.core.kinds import get_job_kind
 from mlyard.core.params import parse_assignments
 from mlyard.core.records import TERMINAL_STATUSES, JobRecord, JobStatus
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ConflictError, ValidationError
+from mlyard.errors import ConflictError, ValidationError, problem_text
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 from mlyard.training.spec import TrainingJobSpec
 
@@ -52,7 +52,7 @@ def _finish(ws: Workspace, name: str, wait: bool, quiet: bool) -> None:
 
 
 def _spec_error(exc: ValueError) -> ValidationError:
-    return ValidationError(f"invalid job: {exc}")
+    return ValidationError(f"invalid job: {problem_text(exc)}")
 
 
 @click.command()

@@ -11,7 +11,7 @@ from mlyard.cli.commands_jobs import _finish
 from mlyard.cli.context import workspace
 from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
 from mlyard.core.jobs import submit_job, unique_job_name
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.models.content_types import TRANSFORM_INPUT_TYPES, TRANSFORM_OUTPUT_TYPES
 from mlyard.transform.engine import TransformOptions
 from mlyard.transform.spec import TransformJobSpec
@@ -131,17 +131,20 @@ def algorithms_describe(name: str, as_json: bool) -> None:
 @click.option("--threshold", type=float, help="Score threshold of a binary model.")
 @click.option("--positive-label", help="Positive class of a binary model.")
 @click.option("--json", "as_json", is_flag=True, help="Print evaluation.json.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Leave out (and count) rows that are not UTF-8, have the wrong number of "
+              "fields or an empty label/text, instead of refusing the data.")
 @click.pass_context
 def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str | None,
              text_column: str | None, output: str | None, threshold: float | None,
-             positive_label: str | None, as_json: bool) -> None:
+             positive_label: str | None, as_json: bool, skip_bad_rows: bool) -> None:
     """Evaluate a model on labelled data: metrics, confusion matrix, HTML report."""
     from mlyard.sdk.model import Model
 
     ws = workspace(ctx)
     result = Model(model_name, workspace=ws).evaluate(
         data, label_column=label_column, text_column=text_column, output_dir=output,
-        threshold=threshold, positive_label=positive_label)
+        threshold=threshold, positive_label=positive_label, skip_bad_rows=skip_bad_rows)
     if as_json:
         click.echo(json.dumps(result.to_evaluation_json(), indent=2))
     else:
@@ -168,6 +171,9 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
 @click.option("--workers", default=1, show_default=True, help="Parallel worker processes.")
 @click.option("--top-k", default=1, show_default=True, help="Labels per prediction.")
 @click.option("--text-field", help="CSV column or JSON key holding the model input.")
+@click.option("--skip-bad-rows", is_flag=True,
+              help="Leave out (and count) records that are not UTF-8, CSV rows with the wrong "
+              "number of fields and malformed JSON lines, instead of refusing the file.")
 @click.option("--name", help="Job name.")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Wait for the job and stream its log.")
@@ -175,19 +181,19 @@ def evaluate(ctx: click.Context, model_name: str, data: str, label_column: str |
 @click.pass_context
 def transform(ctx: click.Context, model_name: str, input_path: str, output: str | None,
               content_type: str | None, accept: str, join_source: str, batch_size: int,
-              workers: int, top_k: int, text_field: str | None, name: str | None,
-              wait: bool, quiet: bool) -> None:
+              workers: int, top_k: int, text_field: str | None, skip_bad_rows: bool,
+              name: str | None, wait: bool, quiet: bool) -> None:
     """Start a batch transform job: run a model over a file or folder."""
     try:
         options = TransformOptions.model_validate({
             "content_type": content_type, "accept": accept, "join_source": join_source,
             "batch_size": batch_size, "workers": workers, "top_k": top_k,
-            "text_field": text_field,
+            "text_field": text_field, "skip_bad_rows": skip_bad_rows,
         })
         spec = TransformJobSpec(model_name=model_name, input=input_path, output=output,
                                 options=options)
     except ValueError as exc:
-        raise ValidationError(f"invalid transform job: {exc}") from None
+        raise ValidationError(f"invalid transform job: {problem_text(exc)}") from None
     ws = workspace(ctx)
     job_name = name or unique_job_name(f"{model_name}-transform")
     submit_job(ws, spec, job_name)

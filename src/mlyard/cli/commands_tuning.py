@@ -22,7 +22,7 @@ from mlyard.cli.output import echo_json, fmt, fmt_time, json_option, table
 from mlyard.cli.waiting import goes_on
 from mlyard.core.jobs import list_jobs, reconcile, submit_job, unique_job_name, wait_for_job
 from mlyard.core.records import TERMINAL_STATUSES
-from mlyard.errors import ConflictError, ValidationError
+from mlyard.errors import ConflictError, ValidationError, problem_text
 from mlyard.tuning.ranges import parse_range
 from mlyard.tuning.spec import TuningJobSpec, TuningObjective, WarmStartConfig
 
@@ -94,7 +94,7 @@ def tune(ctx: click.Context, ranges: tuple[str, ...], objective: str | None, max
                 seed=trials.seed,
             )
         except ValueError as exc:
-            raise ValidationError(f"invalid tuning job: {exc}") from None
+            raise ValidationError(f"invalid tuning job: {problem_text(exc)}") from None
     ws = workspace(ctx)
     stem = spec.training.algorithm or Path(spec.training.entry_point or "job").stem
     job_name = name or unique_job_name(f"tune-{stem}")

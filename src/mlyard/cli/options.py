@@ -21,7 +21,7 @@ from click.core import ParameterSource
 
 from mlyard.core.params import parse_assignments
 from mlyard.core.specs import Channel, JobSpec, MetricDefinitionSpec, ResourceConfig
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.training.debugger import DebuggerConfig, RuleConfig
 from mlyard.training.profiler import ProfilerConfig
 from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig, TrainingJobSpec
@@ -114,6 +114,9 @@ def training_options(*, default_threads: int = 0) -> Callable[[F], F]:
                      help="Profile the job and write a profiler report."),
         click.option("--profile-interval-ms", type=int, default=500, show_default=True,
                      help="Milliseconds between the profiler's system samples."),
+        click.option("--skip-bad-rows", is_flag=True,
+                     help="Skip (and count) data rows that are not UTF-8 or have the wrong "
+                     "number of fields, instead of refusing the data (built-in algorithms)."),
     ])
 
 
@@ -125,7 +128,7 @@ TRAINING_PARAMS = (
     "env_vars", "instance_count", "processes_per_host", "distribution", "checkpoint_uri",
     "checkpoint_every", "checkpoint_on_invalid", "use_spot", "max_wait", "spot_interrupt_at",
     "spot_interrupt_after_checkpoints", "spot_random_per_hour", "spot_restart_delay", "rules",
-    "debug_interval", "profile", "profile_interval_ms",
+    "debug_interval", "profile", "profile_interval_ms", "skip_bad_rows",
 )
 
 
@@ -176,9 +179,10 @@ def training_spec(o: Mapping[str, Any]) -> TrainingJobSpec:
             spot=spot, debugger=debugger,
             profiler=ProfilerConfig(system_interval_ms=o["profile_interval_ms"])
             if o["profile"] else None,
+            skip_bad_rows=o["skip_bad_rows"],
         )
     except ValueError as exc:
-        raise ValidationError(f"invalid job: {exc}") from None
+        raise ValidationError(f"invalid job: {problem_text(exc)}") from None
 
 
 def spec_option(f: F) -> F:
@@ -231,4 +235,5 @@ def load_spec(path: str | Path, spec_type: type[S]) -> S:
     try:
         return spec_type.model_validate(data)
     except ValueError as exc:
-        raise ValidationError(f"spec file {file}: invalid {kind} job spec: {exc}") from None
+        raise ValidationError(
+            f"spec file {file}: invalid {kind} job spec: {problem_text(exc)}") from None

@@ -25,7 +25,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from mlyard.core.specs import JobSpec
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 
 if TYPE_CHECKING:
     from mlyard.core.context import JobContext
@@ -80,7 +80,7 @@ class JobKind(ABC, Generic[S]):
         try:
             return self.spec_type.model_validate(data)  # type: ignore[return-value]
         except ValueError as exc:
-            raise ValidationError(f"invalid job spec: {exc}") from None
+            raise ValidationError(f"invalid job spec: {problem_text(exc)}") from None
 
 
 def available_job_kinds() -> dict[str, str]:

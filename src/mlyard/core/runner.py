@@ -5,6 +5,12 @@ the work to the job's kind (:meth:`mlyard.core.kinds.JobKind.run`) and reports e
 terminal status: Completed (with the outputs the kind returned), Failed (with the reason) or
 Stopped. Kinds stage outputs in a job-local folder and store them only after their work
 succeeded, so a failed job never registers partial outputs.
+
+A failure's reason is one line, ``"<ErrorCode>: <message>"``, and that is what the job log
+(which users follow) says. mlyard's own traceback is not the user's business: it goes to
+the job's debug log (:data:`DEBUG_LOG` in the job's scratch folder) for whoever debugs
+mlyard, and the job log names that file only when the error was not one mlyard raised on
+purpose (a bug rather than bad input).
 """
 
 from __future__ import annotations
@@ -29,7 +35,22 @@ from mlyard.core.logcapture import JobLog, LogStream
 from mlyard.core.records import JobStatus
 from mlyard.core.specs import check_job_name
 from mlyard.core.workspace import Workspace, set_default_workspace
-from mlyard.errors import ConflictError, MlyardError
+from mlyard.errors import ConflictError, MlyardError, problem_text
+
+#: The file in a job's scratch folder that receives mlyard's tracebacks of its failures.
+DEBUG_LOG = "debug.log"
+
+
+def write_debug_traceback(path: Path, exc: BaseException) -> bool:
+    """Append ``exc``'s traceback to the debug log ``path``; False when it cannot be
+    written (the failure is still recorded, only its traceback is lost)."""
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} pid {os.getpid()}\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return False
+    return True
 
 
 class JobRunner:
@@ -80,9 +101,12 @@ class JobRunner:
                     reason = "MaxRuntimeExceeded: the job ran past max_runtime_seconds"
             else:
                 kind = exc.code if isinstance(exc, MlyardError) else type(exc).__name__
-                reason = f"{kind}: {exc}"
-                with contextlib.suppress(Exception):
-                    log.write("".join(traceback.format_exception(exc)).rstrip())
+                reason = f"{kind}: {problem_text(exc)}"
+                debug = self.scratch / DEBUG_LOG
+                saved = write_debug_traceback(debug, exc)
+                if saved and not isinstance(exc, MlyardError):
+                    with contextlib.suppress(Exception):
+                        log.write(f"unexpected error in mlyard; its traceback is in {debug}")
             log.write(f"job {name} {status.value}: {reason}")
         finally:
             stream.flush()

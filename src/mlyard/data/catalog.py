@@ -5,6 +5,15 @@ database (``default`` unless named). A query sees every registered table as a vi
 ``SELECT * FROM reviews`` (current database) or ``SELECT * FROM mydb.reviews``. Results come
 back as pandas DataFrames and may be saved as query outputs (CSV + Parquet) in the artifact
 store, each with an id, like Athena query executions.
+
+CSV files are checked row by row when they are registered, under the one bad-row policy
+(:mod:`mlyard.models.datafiles`): an empty file is refused, and so is a row that is not
+UTF-8 or has another number of fields than the header (naming the file and line), unless
+the caller opts in to skipping such rows; then the count is reported and the table is
+registered over a clean copy holding only the good rows (``<home>/catalog/<db>.<name>/``),
+so every query sees exactly those rows (DuckDB's own ``ignore_errors`` skips a bad row only
+when a query reads the column that is bad in it). Without the check DuckDB's sniffer
+turned a ragged file into one odd column and an empty one into ``column0``.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import pandas as pd
 from mlyard.core.workspace import Workspace
 from mlyard.data.store import TableRecord, TableStore
 from mlyard.errors import ConflictError, DataError, NotFoundError, SQLQueryError, ValidationError
+from mlyard.models.datafiles import BadRows, CsvTable
 
 FORMATS = ("csv", "parquet", "jsonl")
 _SUFFIX_FORMAT = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -55,6 +65,60 @@ def infer_format(path: Path) -> str:
             f"{sorted({p.suffix for p in files})}; pass format= (csv, parquet, jsonl)"
         )
     return str(kinds.pop())
+
+
+#: Delimiters DuckDB's sniffer may pick for a CSV file, told apart by the header line.
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def _csv_files(path: Path) -> list[Path]:
+    """The files a CSV table at ``path`` reads (as :func:`_reader_sql`'s pattern does)."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*.csv") if p.is_file())
+
+
+def _delimiter(path: Path) -> str:
+    """The delimiter of a CSV file: the candidate its first non-blank line holds most of."""
+    try:
+        with open(path, "rb") as fh:
+            first = next((line for line in fh if line.strip()), b"")
+    except OSError:
+        return ","
+    counts = {d: first.count(d.encode()) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def check_csv_rows(path: Path, bad_rows: BadRows) -> int:
+    """Check every row of the CSV file or folder ``path`` under ``bad_rows``; the number
+    of good data rows (:class:`DataError` for an empty file or a refused bad row)."""
+    files = _csv_files(path)
+    if not files:
+        raise DataError(f"{path} holds no .csv files")
+    return sum(sum(1 for _ in CsvTable(file, bad_rows, delimiter=_delimiter(file)))
+               for file in files)
+
+
+def write_clean_copy(path: Path, dest: Path) -> Path:
+    """Copy the good rows of the CSV file or folder ``path`` into ``dest`` (the same
+    relative names; bad rows left out, as :func:`check_csv_rows` with a skipping policy
+    counts them); returns what to register: the file, or the folder."""
+    import csv
+    import shutil
+
+    shutil.rmtree(dest, ignore_errors=True)
+    files = _csv_files(path)
+    for file in files:
+        target = dest / (file.relative_to(path) if path.is_dir() else file.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        delimiter = _delimiter(file)
+        table = CsvTable(file, BadRows(skip=True), delimiter=delimiter)
+        with open(target, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, delimiter=delimiter)
+            writer.writerow(table.header)
+            writer.writerows(row for _, row in table)
+    return dest if path.is_dir() else dest / path.name
 
 
 def _reader_sql(table: TableRecord) -> str:
@@ -98,8 +162,12 @@ class Catalog:
 
     def register_table(self, name: str, location: str | Path, *, database: str = "default",
                        format: str | None = None, options: dict[str, Any] | None = None,
-                       description: str = "", replace: bool = False) -> TableRecord:
-        """Register files at ``location`` as ``database.name``; checks DuckDB can read them."""
+                       description: str = "", replace: bool = False,
+                       bad_rows: BadRows | None = None) -> TableRecord:
+        """Register files at ``location`` as ``database.name``; checks DuckDB can read them.
+
+        CSV rows are checked under ``bad_rows`` (default: refuse bad rows; see the module
+        doc); with a skipping policy its count says how many rows the table leaves out."""
         _check_ident("table", name)
         _check_ident("database", database)
         path = Path(location).expanduser().resolve()
@@ -108,8 +176,23 @@ class Catalog:
         fmt = (format or infer_format(path)).lower()
         if fmt not in FORMATS:
             raise ValidationError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
-        record = TableRecord(database=database, name=name, location=str(path), format=fmt,
-                             created_at=time.time(), options=dict(options or {}),
+        location_path = path
+        if fmt == "csv":
+            policy = bad_rows if bad_rows is not None else BadRows()
+            check_csv_rows(path, policy)
+            if policy.count:
+                if not replace:
+                    try:  # the copy must not overwrite the copy of the table registered
+                        self.table(name, database)
+                        raise ConflictError(f"table {database}.{name} already exists")
+                    except NotFoundError:
+                        pass
+                location_path = write_clean_copy(
+                    path, self.ws.settings.home / "catalog" / f"{database}.{name}")
+                description = description or (
+                    f"the good rows of {path} ({policy.count} bad row(s) left out)")
+        record = TableRecord(database=database, name=name, location=str(location_path),
+                             format=fmt, created_at=time.time(), options=dict(options or {}),
                              description=description)
         try:
             duckdb.connect().sql(f"DESCRIBE SELECT * FROM {_reader_sql(record)}").fetchall()

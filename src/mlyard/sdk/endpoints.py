@@ -86,10 +86,21 @@ class Predictor:
     def predict(self, data: Any, *, target_variant: str | None = None,
                 content_type: str = "application/json",
                 accept: str = "application/json") -> Any:
-        """Send ``data`` (a list of instances, a dict payload, or raw str/bytes) and return
-        the decoded JSON answer (raw bytes for non-JSON accept types)."""
-        if isinstance(data, list) and content_type == "application/json":
-            data = {"instances": data}
+        """Send ``data`` and return the decoded JSON answer (raw bytes for non-JSON accept
+        types).
+
+        With the JSON content type a list (or tuple) of instances is sent as
+        ``{"instances": [...]}``, a ``str`` as one instance (``{"instances": [text]}``, as
+        SageMaker's JSON serializer sends a string as one JSON value, never one instance per
+        character) and a dict as the payload itself. ``bytes`` are always sent as they are
+        (a body you serialized yourself), and so is a ``str`` for the other content types
+        (a CSV row, a line of text).
+        """
+        if content_type == "application/json":
+            if isinstance(data, list | tuple):
+                data = {"instances": list(data)}
+            elif isinstance(data, str):
+                data = {"instances": [data]}
         body, headers = self.client.invoke(self.endpoint_name, data,
                                            content_type=content_type, accept=accept,
                                            target_variant=target_variant)

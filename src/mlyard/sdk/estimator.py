@@ -9,7 +9,7 @@ from typing import Any
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.core.specs import Channel, MetricDefinitionSpec, ResourceConfig
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.sdk.jobs import TrainingJob
 from mlyard.sdk.model import Model
 from mlyard.sdk.session import default_workspace
@@ -36,7 +36,8 @@ class Estimator:
     SageMaker Python SDK may pass its flat names instead (``instance_count``,
     ``checkpoint_s3_uri``, ``use_spot_instances``, ``max_wait``, ``rules``,
     ``debugger_hook_config``, ``profiler_config``, ``image_uri``, ``max_run``, ...):
-    :mod:`mlyard.sdk.settings` folds them into the groups.
+    :mod:`mlyard.sdk.settings` folds them into the groups. ``skip_bad_rows`` (built-in
+    algorithms) skips and counts bad rows of the channels instead of refusing the data.
     """
 
     def __init__(self, algorithm: str | None = None, *, entry_point: str | None = None,
@@ -52,6 +53,7 @@ class Estimator:
                  profiler: ProfilerConfig | Mapping[str, Any] | None = None,
                  max_runtime_seconds: int | None = None, max_wait_seconds: int | None = None,
                  image: str | None = None, environment: Mapping[str, str] | None = None,
+                 skip_bad_rows: bool = False,
                  workspace: Workspace | None = None, **sagemaker_args: Any) -> None:
         given = [x for x in (algorithm, entry_point, command) if x is not None]
         if len(given) != 1:
@@ -65,6 +67,7 @@ class Estimator:
         self.hyperparameters = dict(hyperparameters or {})
         self.metric_definitions = list(metric_definitions or [])
         self.seed = seed
+        self.skip_bad_rows = skip_bad_rows
         self.settings = training_settings(
             resources=resources, checkpoint=checkpoint, spot=spot, distribution=distribution,
             debugger=debugger, profiler=profiler, max_wait_seconds=max_wait_seconds,
@@ -91,10 +94,10 @@ class Estimator:
                 max_runtime_seconds=st.max_runtime_seconds, seed=self.seed,
                 distribution=st.distribution, checkpoint=st.checkpoint, use_spot=st.use_spot,
                 max_wait_seconds=st.max_wait_seconds, spot=st.spot, debugger=st.debugger,
-                profiler=st.profiler,
+                profiler=st.profiler, skip_bad_rows=self.skip_bad_rows,
             )
         except ValueError as exc:
-            raise ValidationError(f"invalid training job: {exc}") from None
+            raise ValidationError(f"invalid training job: {problem_text(exc)}") from None
 
     def fit(self, inputs: Mapping[str, str | Path] | str | Path, *, job_name: str | None = None,
             wait: bool = True, logs: bool = False, progress: bool = True) -> TrainingJob:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -12,12 +13,26 @@ from typing import Any
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.core.records import ModelRecord
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.models import LoadedModel, load_model
 from mlyard.sdk.jobs import TransformJob
 from mlyard.sdk.session import default_workspace
 from mlyard.transform.engine import TransformOptions
 from mlyard.transform.spec import TransformJobSpec
+
+
+def instance_list(instances: Any) -> list[Any]:
+    """The instances to predict: a single ``str`` or ``dict`` is one instance; a list or
+    tuple (or any other sequence that is not text) holds one instance per item."""
+    if isinstance(instances, str | dict):
+        return [instances]
+    if isinstance(instances, bytes | bytearray | memoryview):
+        raise ValidationError("predict() takes text, not bytes: decode the bytes first "
+                              "(e.g. data.decode('utf-8'))")
+    if not isinstance(instances, Sequence) and not hasattr(instances, "tolist"):
+        raise ValidationError(f"predict() takes a list of instances, a str or a dict, not "
+                              f"{type(instances).__name__}")
+    return list(instances)
 
 
 class Model:
@@ -41,20 +56,37 @@ class Model:
         """The model loaded in this process (cached)."""
         return load_model(self.model_dir)
 
-    def predict(self, instances: Sequence[Any], top_k: int = 1) -> list[dict[str, Any]]:
-        """Predict in this process: ``[{"label": [...], "prob": [...]}, ...]``."""
-        return self.loaded.predict(list(instances), top_k=top_k)
+    def predict(self, instances: Sequence[Any] | str | dict[str, Any],
+                top_k: int = 1) -> list[dict[str, Any]]:
+        """Predict in this process: ``[{"label": [...], "prob": [...]}, ...]``, one entry per
+        instance.
+
+        ``instances`` is a list (or tuple) of instances. A single ``str`` or ``dict`` is one
+        instance, as SageMaker's ``Predictor`` sends a string as one payload: ``predict("I
+        love it")`` gives one prediction, never one per character. Bytes are refused (decode
+        them to text first).
+        """
+        return self.loaded.predict(instance_list(instances), top_k=top_k)
 
     def evaluate(self, data: str | Path, *, label_column: str | None = None,
                  text_column: str | None = None, output_dir: str | Path | None = None,
-                 threshold: float | None = None, positive_label: str | None = None) -> Any:
+                 threshold: float | None = None, positive_label: str | None = None,
+                 skip_bad_rows: bool = False) -> Any:
         """Evaluate on labelled ``data`` (CSV with label/text columns or fastText lines).
         Writes evaluation.json, the confusion matrix and an HTML report to ``output_dir``
-        (default: the workspace's ``evaluations/<model>/<timestamp>``)."""
-        from mlyard.evaluation import evaluate_model, load_labeled_data
+        (default: the workspace's ``evaluations/<model>/<timestamp>``).
 
+        A bad row of ``data`` (not UTF-8, the wrong number of fields, an empty label) is
+        refused naming the file and line; with ``skip_bad_rows`` it is left out, and a
+        warning on stderr counts such rows (:mod:`mlyard.models.datafiles`)."""
+        from mlyard.evaluation import evaluate_model, load_labeled_data
+        from mlyard.models.datafiles import BadRows
+
+        bad_rows = BadRows(skip=skip_bad_rows)
         texts, labels = load_labeled_data(Path(data), label_column=label_column,
-                                          text_column=text_column)
+                                          text_column=text_column, bad_rows=bad_rows)
+        if bad_rows.summary():
+            print(bad_rows.summary(), file=sys.stderr, flush=True)
         if output_dir is None:
             stamp = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
             output_dir = self.workspace.settings.home / "evaluations" / self.name / stamp
@@ -83,7 +115,7 @@ class Model:
                                     batch_size=batch_size, workers=workers,
                                     join_source=join_source, top_k=top_k, **options)
         except ValueError as exc:
-            raise ValidationError(f"invalid transform options: {exc}") from None
+            raise ValidationError(f"invalid transform options: {problem_text(exc)}") from None
         return Transformer(self, opts, None if output_path is None else str(output_path))
 
 

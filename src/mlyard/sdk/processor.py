@@ -20,7 +20,7 @@ from pathlib import Path
 from mlyard.core.jobs import submit_job, unique_job_name
 from mlyard.core.specs import MetricDefinitionSpec
 from mlyard.core.workspace import Workspace, default_workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 from mlyard.sdk.jobs import ProcessingJob
 
@@ -69,7 +69,7 @@ class Processor:
                 max_runtime_seconds=self.max_runtime_in_seconds,
                 metric_definitions=[MetricDefinitionSpec(**m) for m in self.metric_definitions])
         except ValueError as exc:
-            raise ValidationError(f"invalid processing job: {exc}") from None
+            raise ValidationError(f"invalid processing job: {problem_text(exc)}") from None
 
     def run(self, inputs: Mapping[str, str | Path] | Sequence[ProcessingInput] = (),
             outputs: Sequence[str | ProcessingOutput] | Mapping[str, str | None] = (),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlyard.core.specs import ResourceConfig
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.training.debugger import DebuggerConfig, RuleConfig
 from mlyard.training.profiler import ProfilerConfig
 from mlyard.training.spec import CheckpointConfig, DistributionConfig, SpotConfig
@@ -81,7 +81,7 @@ def _model(value: Any, cls: type[Any], what: str) -> Any:
         try:
             return cls.model_validate(dict(value))
         except ValueError as exc:
-            raise ValidationError(f"{what}: {exc}") from None
+            raise ValidationError(f"{what}: {problem_text(exc)}") from None
     raise ValidationError(f"{what} must be a {cls.__name__} or a mapping, not "
                           f"{type(value).__name__}")
 

@@ -20,7 +20,7 @@ from typing import Any
 from mlyard.core.jobs import submit_job, unique_job_name, wait_for_job
 from mlyard.core.records import JobRecord
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 from mlyard.sdk.estimator import Estimator
 from mlyard.sdk.model import Model
 from mlyard.sdk.progress import JobProgress
@@ -107,6 +107,13 @@ class HyperparameterTuner:
             raise ValidationError("HyperparameterTuner needs an Estimator")
         self.estimator = estimator
         self.objective_metric_name = objective_metric_name
+        for key, rng in dict(hyperparameter_ranges).items():
+            if not isinstance(rng, ContinuousParameter | IntegerParameter
+                              | CategoricalParameter):
+                raise ValidationError(
+                    f"hyperparameter range {key!r}: must be a ContinuousParameter, "
+                    f"IntegerParameter or CategoricalParameter, not {type(rng).__name__} "
+                    "(a fixed value goes in the Estimator's hyperparameters)")
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
         self.objective_type = _choice("objective_type", objective_type,
                                       ("Maximize", "Minimize"))
@@ -118,7 +125,10 @@ class HyperparameterTuner:
                                            ("Off", "Auto"))
         if warm_start_config is not None and not isinstance(warm_start_config,
                                                             WarmStartConfig):
-            warm_start_config = WarmStartConfig(**dict(warm_start_config))
+            try:
+                warm_start_config = WarmStartConfig(**dict(warm_start_config))
+            except ValueError as exc:
+                raise ValidationError(f"warm_start_config: {problem_text(exc)}") from None
         self.warm_start_config = warm_start_config
         self.bayesian_sampler = bayesian_sampler
         self.seed = seed
@@ -137,7 +147,7 @@ class HyperparameterTuner:
                 early_stopping=self.early_stopping_type,  # type: ignore[arg-type]
                 warm_start=self.warm_start_config, seed=self.seed)
         except ValueError as exc:
-            raise ValidationError(f"invalid tuning job: {exc}") from None
+            raise ValidationError(f"invalid tuning job: {problem_text(exc)}") from None
 
     def spec_of(self, name: str) -> TuningJobSpec:
         from mlyard.tuning.analytics import tuning_spec

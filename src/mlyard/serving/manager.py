@@ -36,6 +36,7 @@ from mlyard.errors import (
     NotFoundError,
     ValidationError,
     http_status,
+    problem_text,
 )
 from mlyard.models.content_types import JSON
 from mlyard.models.predictions import top_label
@@ -238,7 +239,7 @@ class EndpointManager:
         try:
             config = EndpointConfig.model_validate(spec)
         except ValueError as exc:
-            raise ValidationError(f"invalid endpoint config: {exc}") from None
+            raise ValidationError(f"invalid endpoint config: {problem_text(exc)}") from None
         self._check_models(config)
         self.endpoints.create_endpoint_config(config.name,
                                              config.model_dump(mode="json", by_alias=True))
@@ -500,7 +501,7 @@ class EndpointManager:
         try:
             policy = TargetTrackingPolicy.model_validate(spec)
         except ValueError as exc:
-            raise ValidationError(f"invalid scaling policy: {exc}") from None
+            raise ValidationError(f"invalid scaling policy: {problem_text(exc)}") from None
         state = dict(rec.state)
         policies = dict(state.get("autoscaling", {}))
         policies[variant] = policy.model_dump(mode="json", by_alias=True)
@@ -546,7 +547,7 @@ class EndpointManager:
         try:
             plan = DeploymentConfig.model_validate(deployment or {})
         except ValueError as exc:
-            raise ValidationError(f"invalid deployment config: {exc}") from None
+            raise ValidationError(f"invalid deployment config: {problem_text(exc)}") from None
         self.live_runtime(name)
         state = dict(rec.state)
         state["deployment"] = started_record(config_name, rec.config_name, plan)

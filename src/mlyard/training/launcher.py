@@ -4,8 +4,13 @@ A :class:`WorkerGroup` starts one process per rank (each in its own process grou
 their output lines to the job log, and waits until all ranks exit. It ends early when
 
 * a worker exits with a non-zero code: the other workers are killed and
-  :class:`WorkerFailed` is raised with that worker's rank, host, exit code and last lines
-  (a dead rank never leaves the others hanging in a collective);
+  :class:`WorkerFailed` is raised with that worker's rank, host, exit code and the line of
+  its output that says what went wrong (:func:`failure_line`: a Python exception line, or
+  the last line that is not a usage hint); a dead rank never leaves the others hanging in a
+  collective. The worker's whole output, a script's traceback included, is already in the
+  job log line by line;
+* a worker cannot be started (the program does not exist or is not executable):
+  :class:`WorkerFailed` naming the program;
 * the job is asked to stop (``should_stop``): workers get SIGTERM, then SIGKILL;
 * a (simulated) spot reclaim happens (``interrupt``): workers are killed at once, as an
   instance that goes away would be, and the outcome is ``"interrupted"``.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -37,6 +43,40 @@ class WorkerFailed(MlyardError):
     """A training worker process failed."""
 
     code = "AlgorithmError"
+
+
+#: A Python exception line (``ValueError: boom``, ``torch.OutOfMemoryError``).
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
+#: Usage hints that tools print after their error (``Run 'docker run --help' for ...``).
+_HINT_LINE = re.compile(r"^(Run|See|Try) '[^']*--help'")
+MAX_REASON_CHARS = 400
+
+
+def failure_line(lines: Sequence[str]) -> str:
+    """The line of a failed process's last output that says what went wrong: the last
+    Python exception line, else the last line that is not a usage hint ("" when none)."""
+    text = [x.strip() for x in lines if x.strip()]
+    found = next((x for x in reversed(text) if _EXCEPTION_LINE.match(x)), None)
+    if found is None:
+        found = next((x for x in reversed(text) if not _HINT_LINE.match(x)), "")
+    if len(found) > MAX_REASON_CHARS:
+        found = found[:MAX_REASON_CHARS - 3] + "..."
+    return found
+
+
+def program_problem(exc: OSError) -> str:
+    """Why a program could not be started, in a user's words."""
+    if isinstance(exc, FileNotFoundError):
+        return "not found (is it installed and on PATH?)"
+    if isinstance(exc, PermissionError):
+        return "not executable (permission denied)"
+    return exc.strerror or str(exc)
+
+
+def _cannot_start(command: Sequence[str], exc: OSError) -> WorkerFailed:
+    program = command[0] if command else "?"
+    return WorkerFailed(f"cannot start the training process: program {program!r} "
+                        f"{program_problem(exc)}")
 
 
 class WorkerHandle(Protocol):
@@ -63,10 +103,13 @@ class LocalWorker:
     def __init__(self, rank: int, command: Sequence[str], env: dict[str, str],
                  cwd: Path) -> None:
         self.rank = rank
-        self._proc = subprocess.Popen(
-            list(command), cwd=cwd, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, errors="replace", bufsize=1, start_new_session=True)
+        try:
+            self._proc = subprocess.Popen(
+                list(command), cwd=cwd, env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, errors="replace", bufsize=1, start_new_session=True)
+        except OSError as exc:
+            raise _cannot_start(command, exc) from None
         self._lines: list[str] = []
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._pump, daemon=True,
@@ -168,10 +211,11 @@ class WorkerGroup:
                 worker, code = failed[0]
                 self._kill_all(signal.SIGTERM, 2.0)
                 spec = self.specs[self.workers.index(worker)]
-                last = " | ".join(x for x in self._tails[worker.rank][-5:] if x.strip())
+                last = failure_line(self._tails[worker.rank])
                 where = f"worker rank {spec.rank} ({spec.host})" if len(self.specs) > 1 \
                     else "training process"
-                raise WorkerFailed(f"{where} exited with code {code}: {last}")
+                raise WorkerFailed(f"{where} exited with code {code}: "
+                                   + (last or "(it printed nothing)"))
             if all(c == 0 for c in codes):
                 self._pump()
                 return "completed"

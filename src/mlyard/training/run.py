@@ -365,7 +365,7 @@ class TrainingRun:
                 "model_dir": str(self.layout.model_dir),
                 "output_dir": str(self.layout.output_data_dir),
                 "num_threads": self._threads(), "device": spec.resources.device,
-                "seed": spec.seed}
+                "seed": spec.seed, "skip_bad_rows": spec.skip_bad_rows}
 
     def _train_in_process(self, channels: dict[str, Path]) -> None:
         task = self._algorithm_task(channels)
@@ -548,5 +548,6 @@ def train_task(task: dict[str, Any], **callbacks: Any) -> None:
         channels={k: Path(v) for k, v in task["channels"].items()},
         model_dir=Path(task["model_dir"]), output_dir=Path(task["output_dir"]),
         num_threads=int(task["num_threads"]), device=task["device"],
-        seed=int(task["seed"]), **callbacks)
+        seed=int(task["seed"]), skip_bad_rows=bool(task.get("skip_bad_rows", False)),
+        **callbacks)
     get_algorithm(task["algorithm"]).train(ctx, task["hyperparameters"])

@@ -190,7 +190,9 @@ def run_command(command: list[str], env: Mapping[str, str], cwd: Path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 errors="replace", bufsize=1, start_new_session=True)
     except OSError as exc:
-        raise ScriptFailed(f"cannot run {command[0]!r}: {exc}") from None
+        from mlyard.training.launcher import program_problem
+
+        raise ScriptFailed(f"cannot run {command[0]!r}: {program_problem(exc)}") from None
     tail: list[str] = []
 
     def pump() -> None:
@@ -217,7 +219,9 @@ def run_command(command: list[str], env: Mapping[str, str], cwd: Path,
     if stopped:
         raise MlyardError("stopped")
     if proc.returncode != 0:
-        last = " | ".join(line for line in tail[-5:] if line.strip())
+        from mlyard.training.launcher import failure_line
+
+        last = failure_line(tail) or "(it printed nothing)"
         raise ScriptFailed(f"{what or Path(command[0]).name} exited with code "
                            f"{proc.returncode}: {last}")
     return 0

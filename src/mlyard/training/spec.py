@@ -100,6 +100,9 @@ class TrainingJobSpec(JobSpec):
     distribution: DistributionConfig | None = None
     debugger: DebuggerConfig | None = Field(default=None, alias="DebugHookConfig")
     profiler: ProfilerConfig | None = Field(default=None, alias="ProfilerConfig")
+    #: Built-in algorithms: skip (and count) bad rows of the channels instead of refusing
+    #: the data (:mod:`mlyard.models.datafiles`); a script reads its own data.
+    skip_bad_rows: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> TrainingJobSpec:
@@ -110,6 +113,9 @@ class TrainingJobSpec(JobSpec):
                              f"command (got {', '.join(given) or 'none'})")
         if self.command is not None and not self.command:
             raise ValueError("command must not be empty")
+        if self.skip_bad_rows and self.algorithm is None:
+            raise ValueError("skip_bad_rows is for built-in algorithms; a script or command "
+                             "reads its own data")
         if self.image is not None and self.algorithm is not None:
             raise ValueError("image runs a script or command; built-in algorithms run in "
                              "mlyard's own environment")

@@ -113,6 +113,11 @@ class TransformOptions(Spec):
         "the only column/key.",
     )
     top_k: int = Field(default=1, ge=1, description="Labels per prediction (classifiers).")
+    skip_bad_rows: bool = Field(
+        default=False,
+        description="Leave out (and count) records that are not UTF-8, CSV rows with the "
+        "wrong number of fields and malformed JSON lines, instead of refusing the file.",
+    )
 
 
 class TransformResult(BaseModel):
@@ -370,6 +375,7 @@ class _Transform:
             text_field=self.options.text_field,
             keep_source=self.keep_source,
             check_columns=self.keep_source and self.options.accept == CSV,
+            skip_bad_rows=self.options.skip_bad_rows,
         )
 
     def _out_path(self, file: InputFile) -> Path:
@@ -487,6 +493,8 @@ class _Transform:
                 first += n
         finally:
             records.close()
+        if reader.bad_rows.summary():
+            self.log(f"transform: {run.file.rel}: {reader.bad_rows.summary()}")
         run.parts = index
         run.parsed = True
         if run.pending == 0:

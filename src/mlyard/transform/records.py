@@ -17,11 +17,15 @@ Per content type, with ``split_type="Line"``:
 
 With ``split_type="None"`` the whole file is one record (text: its content; JSON: the one
 document it holds, read by the rules above); CSV input cannot be read that way.
+
+With ``split_type="Line"`` a bad record (a line that is not UTF-8, a CSV row with another
+number of fields than the header, a malformed JSON line) follows the one bad-row policy of
+:mod:`mlyard.models.datafiles`: refused naming the file and line, or, with
+``skip_bad_rows``, left out and counted (:attr:`RecordReader.bad_rows`).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Generator, Iterator
@@ -31,6 +35,7 @@ from typing import Any, TextIO
 
 from mlyard.errors import DataError, NotFoundError, ValidationError
 from mlyard.models.content_types import CSV, JSONLINES, TEXT
+from mlyard.models.datafiles import BadRows, CsvTable, EmptyDataFile, text_lines
 
 #: The input column name the CSV output uses for non-tabular input joined to predictions.
 INPUT_COLUMN = "input"
@@ -130,11 +135,14 @@ class RecordReader:
         text_field: str | None,
         keep_source: bool,
         check_columns: bool,
+        skip_bad_rows: bool = False,
     ) -> None:
         """``keep_source`` keeps each record's ``source`` (for the join); ``check_columns``
         requires every JSON object to have the keys of the first one (CSV output joined
-        with JSON input)."""
+        with JSON input); ``skip_bad_rows`` skips and counts bad records in
+        :attr:`bad_rows` instead of refusing the file."""
         self.file = file
+        self.bad_rows = BadRows(skip=skip_bad_rows)
         self.split_type = split_type
         self.text_field = text_field
         self.keep_source = keep_source
@@ -150,21 +158,25 @@ class RecordReader:
         if self.file.size == 0:
             raise DataError(f"input file {self.file.rel} is empty")
         count = 0
-        try:
-            with open(self.file.path, encoding="utf-8-sig", newline="") as fh:
-                if self.split_type == "None":
-                    gen = self._whole(fh)
-                elif self.file.content_type == CSV:
-                    gen = self._csv(fh)
-                elif self.file.content_type == JSONLINES:
-                    gen = self._jsonlines(fh)
-                else:
-                    gen = self._text(fh)
-                for record in gen:
-                    count += 1
-                    yield record
-        except UnicodeDecodeError as exc:
-            raise DataError(f"input file {self.file.rel} is not UTF-8 text: {exc}") from None
+        if self.split_type == "None":
+            try:
+                with open(self.file.path, encoding="utf-8-sig", newline="") as fh:
+                    for record in self._whole(fh):
+                        count += 1
+                        yield record
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"input file {self.file.rel} is not UTF-8 text: {exc}") from None
+        else:
+            if self.file.content_type == CSV:
+                gen = self._csv()
+            elif self.file.content_type == JSONLINES:
+                gen = self._jsonlines()
+            else:
+                gen = self._text()
+            for record in gen:
+                count += 1
+                yield record
         if count == 0:
             raise DataError(f"input file {self.file.rel} holds no records")
 
@@ -178,31 +190,16 @@ class RecordReader:
 
     # -- per content type -------------------------------------------------------------------
 
-    def _csv(self, fh: TextIO) -> Iterator[Record]:
+    def _csv(self) -> Iterator[Record]:
         rel = self.file.rel
-        reader = csv.reader(fh)
-        header: list[str] | None = None
-        line = 1
         try:
-            for row in reader:
-                start, line = line, reader.line_num + 1
-                if not row or (len(row) == 1 and not row[0].strip() and header is not None):
-                    continue
-                if header is None:
-                    header = row
-                    column = self._csv_text_column(header)
-                    self.columns = list(header)
-                    continue
-                if len(row) != len(header):
-                    raise DataError(
-                        f"{rel}: line {start}: expected {len(header)} fields "
-                        f"(header {','.join(header)}), got {len(row)}"
-                    )
-                yield row[column], (row if self.keep_source else None)
-        except csv.Error as exc:
-            raise DataError(f"{rel}: line {reader.line_num}: malformed CSV: {exc}") from None
-        if header is None:
-            raise DataError(f"input file {rel} holds no records")
+            table = CsvTable(self.file.path, self.bad_rows, name=rel)
+        except EmptyDataFile:
+            raise DataError(f"input file {rel} holds no records") from None
+        column = self._csv_text_column(table.header)
+        self.columns = list(table.header)
+        for _, row in table:
+            yield row[column], (row if self.keep_source else None)
 
     def _csv_text_column(self, header: list[str]) -> int:
         names = [name.strip() for name in header]
@@ -227,20 +224,23 @@ class RecordReader:
             "text_field"
         )
 
-    def _jsonlines(self, fh: TextIO) -> Iterator[Record]:
-        for number, line in enumerate(fh, 1):
+    def _jsonlines(self) -> Iterator[Record]:
+        rel = self.file.rel
+        for number, line in text_lines(self.file.path, self.bad_rows, rel):
             if not line.strip():
                 continue
             try:
                 value = json.loads(line)
-            except ValueError as exc:
-                raise DataError(f"{self.file.rel}: line {number}: malformed JSON: {exc}") from None
-            yield self._json_record(value, f"{self.file.rel}: line {number}")
+            except (ValueError, RecursionError) as exc:
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                self.bad_rows.bad(rel, number, f"malformed JSON: {reason}")
+                continue
+            yield self._json_record(value, f"{rel}: line {number}")
 
-    def _text(self, fh: TextIO) -> Iterator[Record]:
+    def _text(self) -> Iterator[Record]:
         if self.columns is None:
             self.columns = [INPUT_COLUMN]
-        for line in fh:
+        for _, line in text_lines(self.file.path, self.bad_rows, self.file.rel):
             text = line.rstrip("\r\n")
             if not text.strip():
                 continue

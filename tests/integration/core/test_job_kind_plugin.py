@@ -9,6 +9,7 @@ entry point) on ``PYTHONPATH``, as a package installed with pip would be.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +86,9 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def plugin_path(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The distribution on ``sys.path`` and on the job processes' ``PYTHONPATH``."""
     monkeypatch.syspath_prepend(str(plugin_site))
-    monkeypatch.setenv("PYTHONPATH", str(plugin_site))
+    # kept after it: the mlyard under test (a checkout on PYTHONPATH) must run the jobs
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(plugin_site), os.environ.get("PYTHONPATH", "")) if p))
     return plugin_site
 
 
@@ -118,6 +121,14 @@ def test_entry_point_kind_validation_and_failure(ws: Workspace, plugin_path: Pat
     with pytest.raises(JobFailedError, match="RuntimeError: asked to fail"):
         wait_for_job(ws, "echo-fail", timeout=120)
     assert ws.store.get_job("echo-fail").outputs == {}
+    # the job log (what users follow) has the reason, not mlyard's traceback; the
+    # traceback is in the job's debug log, which the log names for an unexpected error
+    lines = [line.line for line in ws.store.get_logs("echo-fail")]
+    assert not any("Traceback" in line or 'File "' in line for line in lines), lines
+    debug = ws.job_dir("echo-fail") / "debug.log"
+    assert any(f"its traceback is in {debug}" in line for line in lines), lines
+    assert "RuntimeError: asked to fail" in debug.read_text()
+    assert "Traceback (most recent call last):" in debug.read_text()
 
 
 def test_cli_lists_jobs_of_a_plugin_kind(ws: Workspace, plugin_path: Path) -> None:

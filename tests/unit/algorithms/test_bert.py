@@ -123,7 +123,8 @@ def test_label_index_sorted_strings() -> None:
     assert label_index(["1", "-1", "0", "1"], None) == ["-1", "0", "1"]
     with pytest.raises(DataError, match="single label"):
         label_index(["a", "a"], None)
-    with pytest.raises(DataError, match=r"not in the training data: '2', 'x'"):
+    with pytest.raises(DataError,
+                       match=r"validation labels '2', 'x' do not occur in the training data"):
         label_index(["0", "1"], ["1", "2", "x"])
 
 

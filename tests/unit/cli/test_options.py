@@ -49,7 +49,7 @@ def test_spec_file_in_sagemaker_names(tmp_path: Path) -> None:
     ("- a\n- b\n", "must be a mapping"),
     ("AlgorithmName: [unclosed\n", "not YAML or JSON"),
     ("algorithm: x\nkind: tuning\n", "invalid training job spec"),
-    ("algorithm: x\nNoSuchField: 1\n", "Extra inputs"),
+    ("algorithm: x\nNoSuchField: 1\n", "NoSuchField: is not a known field"),
     ("!!python/object:os.system {}\n", "not YAML or JSON"),
 ])
 def test_bad_spec_files_are_refused_clearly(tmp_path: Path, text: str, match: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from mlyard.core.workspace import Workspace
 from mlyard.data.catalog import Catalog
 from mlyard.errors import ConflictError, DataError, NotFoundError, SQLQueryError, ValidationError
+from mlyard.models.datafiles import BadRows
 
 
 @pytest.fixture
@@ -87,3 +88,59 @@ def test_errors(ws: Workspace, files: dict[str, Path], tmp_path: Path) -> None:
     cat.drop_table("r")
     with pytest.raises(NotFoundError, match=r"no table default\.r"):
         cat.drop_table("r")
+
+
+# --- bad rows: the one policy of mlyard.models.datafiles ------------------------------------
+
+
+def test_an_empty_csv_is_refused(ws: Workspace, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataError, match=r"empty\.csv: the file is empty"):
+        Catalog(ws).register_table("e", empty)
+    with pytest.raises(NotFoundError):
+        Catalog(ws).table("e")  # nothing registered
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    (b"a,b\n1,2\n3\n4,5\n", r"ragged\.csv:3: 1 field\(s\), but the header has 2"),
+    (b"a,b\n1,2\n4,5,6\n", r"ragged\.csv:3: 3 field\(s\), but the header has 2"),
+    (b"a,b\n1,2\n7,caf\xe9\n", r"ragged\.csv:3: not UTF-8 text"),
+])
+def test_a_bad_csv_row_is_refused_with_file_and_line(ws: Workspace, tmp_path: Path,
+                                                     data: bytes, match: str) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=match):
+        Catalog(ws).register_table("r", path)
+    assert Catalog(ws).tables() == []
+
+
+def test_bad_csv_rows_are_skipped_and_counted_on_request(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(b"a,b\n1,2\n3\n4,5,6\n7,caf\xe9\n8,9\n")
+    policy = BadRows(skip=True)
+    cat = Catalog(ws)
+    rec = cat.register_table("r", path, bad_rows=policy)
+    assert policy.count == 3
+    frame = cat.sql("SELECT * FROM r ORDER BY a").frame
+    assert list(frame.columns) == ["a", "b"]
+    assert frame.values.tolist() == [[1, 2], [8, 9]]
+    # every query sees the same rows, whatever columns it reads
+    assert cat.sql("SELECT COUNT(*) AS n FROM r").frame["n"][0] == 2
+    assert len(cat.sql("SELECT a FROM r").frame) == 2
+    assert "3 bad row(s) left out" in rec.description and str(path) in rec.description
+    assert path.read_bytes().startswith(b"a,b\n1,2\n3\n")  # the user's file is untouched
+    with pytest.raises(ConflictError):
+        cat.register_table("r", path, bad_rows=BadRows(skip=True))
+
+
+def test_tab_and_semicolon_files_are_checked_by_their_delimiter(ws: Workspace,
+                                                                tmp_path: Path) -> None:
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text("a\tb\n1\tx, y\n")
+    semi = tmp_path / "s.csv"
+    semi.write_text("a;b\n1;x, y\n2\n")
+    Catalog(ws).register_table("t", tsv)
+    with pytest.raises(DataError, match=r"s\.csv:3: 1 field"):
+        Catalog(ws).register_table("s", semi)

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlyard.errors import DataError, ValidationError
 from mlyard.evaluation import (
@@ -23,6 +25,7 @@ from mlyard.evaluation import (
     write_report,
 )
 from mlyard.models.base import LoadedModel, ModelManifest
+from mlyard.models.datafiles import BadRows
 
 SCALARS = [
     "accuracy",
@@ -417,12 +420,12 @@ def test_load_missing_column_names_columns_present(tmp_path: Path) -> None:
         ("empty.csv", "", "empty"),
         ("blank.txt", "\n  \n", "empty"),
         ("header.csv", "label,text\n", "no data rows"),
-        ("gap.csv", "label,text\n1,ok\n,missing label\n", "line 3: empty 'label'"),
-        ("notext.csv", "label,text\n1,ok\n\n2,  \n", "line 4: empty 'text'"),
-        ("fields.csv", "label,text\n1,a,b\n", "line 2: 3 fields"),
+        ("gap.csv", "label,text\n1,ok\n,missing label\n", r"gap\.csv:3: empty 'label'"),
+        ("notext.csv", "label,text\n1,ok\n\n2,  \n", r"notext\.csv:4: empty 'text'"),
+        ("fields.csv", "label,text\n1,a,b\n", r"fields\.csv:2: 3 field\(s\)"),
         ("multi.txt", "__label__a __label__b text\n", "more than one label"),
-        ("bare.txt", "__label__a ok\nno label here\n", "line 2: expected '__label__"),
-        ("nolabel.txt", "__label__ text\n", "line 1"),
+        ("bare.txt", "__label__a ok\nno label here\n", r"bare\.txt:2: expected '__label__"),
+        ("nolabel.txt", "__label__ text\n", r"nolabel\.txt:1: "),
     ],
 )
 def test_load_errors(tmp_path: Path, name: str, content: str, match: str) -> None:
@@ -438,3 +441,45 @@ def test_load_missing_path_and_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no data files"):
         load_labeled_data(tmp_path / "empty")
+
+
+# --- the one bad-row policy ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    (b"label,text\n1,ok\n0,caf\xe9\n", r"d\.csv:3: not UTF-8 text"),
+    (b"label,text\n1,ok\n0\n", r"d\.csv:3: 1 field\(s\), but the header has 2"),
+    (b"", r"d\.csv: the file is empty"),
+])
+def test_bad_rows_are_refused_with_file_and_line(tmp_path: Path, data: bytes,
+                                                 match: str) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=match):
+        load_labeled_data(path)
+
+
+def test_bad_rows_are_skipped_and_counted_on_request(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"label,text\n1,ok\n0,caf\xe9\n0\n,no label\n0,fine\n")
+    policy = BadRows(skip=True)
+    assert load_labeled_data(path, bad_rows=policy) == (["ok", "fine"], ["1", "0"])
+    assert policy.count == 3
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match="the file is empty"):
+        load_labeled_data(path, bad_rows=BadRows(skip=True))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200) | st.lists(st.sampled_from(
+    [b"label,text", b"__label__a x", b"1,ok", b"1", b"a,b,c", b"\xff", b'"q', b"", b","]),
+    max_size=10).map(b"\n".join), skip=st.booleans())
+def test_arbitrary_bytes_raise_nothing_but_data_error(tmp_path: Path, data: bytes,
+                                                      skip: bool) -> None:
+    path = tmp_path / "any.txt"
+    path.write_bytes(data)
+    try:
+        texts, labels = load_labeled_data(path, bad_rows=BadRows(skip=skip))
+    except DataError:
+        return
+    assert len(texts) == len(labels) > 0

@@ -478,14 +478,14 @@ def test_csv_column_errors(model: Path, tmp_path: Path) -> None:
         transform(model, src, tmp_path / "out", text_field="body")
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("label,text\npos,ok\nneg,too,many\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"ragged\.csv: line 3: expected 2 fields"):
+    with pytest.raises(DataError, match=r"ragged\.csv:3: 3 field\(s\), but the header has 2"):
         transform(model, ragged, tmp_path / "out")
 
 
 def test_malformed_json_line(model: Path, tmp_path: Path) -> None:
     src = tmp_path / "bad.jsonl"
     src.write_text('{"text": "ok"}\n\n{"text": oops}\n', encoding="utf-8")
-    with pytest.raises(DataError, match=r"bad\.jsonl: line 3: malformed JSON"):
+    with pytest.raises(DataError, match=r"bad\.jsonl:3: malformed JSON"):
         transform(model, src, tmp_path / "out")
     src.write_text('{"a": 1, "b": 2}\n', encoding="utf-8")
     with pytest.raises(DataError, match="no 'text' key among a, b"):
@@ -529,3 +529,38 @@ def test_transform_formats_match_the_shared_content_types() -> None:
     assert set(get_args(get_args(fields["content_type"].annotation)[0])) == \
         set(TRANSFORM_INPUT_TYPES)
     assert set(get_args(fields["accept"].annotation)) == set(TRANSFORM_OUTPUT_TYPES)
+
+
+# -- the one bad-row policy ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "data", "match"), [
+    ("u.csv", b"label,text\npos,ok\nneg,caf\xe9\n", r"u\.csv:3: not UTF-8 text"),
+    ("u.txt", b"fine\n\xff\xfe\n", r"u\.txt:2: not UTF-8 text"),
+    ("u.jsonl", b'{"text": "ok"}\n{"text": "\xff"}\n', r"u\.jsonl:2: not UTF-8 text"),
+    ("r.csv", b"label,text\npos,ok\nneg\n", r"r\.csv:3: 1 field\(s\), but the header has 2"),
+])
+def test_bad_records_are_refused_with_file_and_line(model: Path, tmp_path: Path, name: str,
+                                                    data: bytes, match: str) -> None:
+    src = tmp_path / name
+    src.write_bytes(data)
+    with pytest.raises(DataError, match=match):
+        transform(model, src, tmp_path / "out")
+
+
+@pytest.mark.parametrize(("name", "data", "good"), [
+    ("s.csv", b"label,text\npos,ok\nneg,caf\xe9\nneg\nx,a,b\npos,fine\n", 2),
+    ("s.txt", b"fine\n\xff\xfe\nalso fine\n", 2),
+    ("s.jsonl", b'{"text": "ok"}\n{"text": oops}\n{"text": "\xff"}\n{"text": "b"}\n', 2),
+])
+def test_bad_records_are_skipped_and_counted_on_request(model: Path, tmp_path: Path,
+                                                        name: str, data: bytes,
+                                                        good: int) -> None:
+    src = tmp_path / name
+    src.write_bytes(data)
+    lines: list[str] = []
+    result = run_transform(model, src, tmp_path / "out", TransformOptions(skip_bad_rows=True),
+                           log=lines.append)
+    assert result.records == good
+    bad = data.count(b"\n") - good - (1 if name.endswith(".csv") else 0)
+    assert any(f"warning: skipped {bad} bad row(s)" in line for line in lines), lines

@@ -152,7 +152,8 @@ def test_parse_range_errors(text: str, message: str) -> None:
     (ContinuousParameter, {"min_value": -0.1, "max_value": 0.5,
                            "scaling": "ReverseLogarithmic"}, "0 <= min_value"),
     (ContinuousParameter, {"min_value": True, "max_value": 2.0}, "must be numbers"),
-    (ContinuousParameter, {"min_value": 0.0, "max_value": 1.0, "step": 0.1}, "Extra inputs"),
+    (ContinuousParameter, {"min_value": 0.0, "max_value": 1.0, "step": 0.1},
+     "step: is not a known field"),
     (IntegerParameter, {"min_value": 5, "max_value": 4}, "inverted range 5..4"),
     (IntegerParameter, {"min_value": 0, "max_value": 4, "scaling": "Logarithmic"},
      "log ranges must not touch zero"),
@@ -168,9 +169,34 @@ def test_parse_range_errors(text: str, message: str) -> None:
 ])
 def test_model_errors(cls: type[pydantic.BaseModel], fields: dict[str, Any],
                       message: str) -> None:
-    with pytest.raises(pydantic.ValidationError) as info:
+    """A range built by hand raises one plain ValueError naming the class, not pydantic's
+    dump."""
+    with pytest.raises(ValidationError) as info:
         cls(**fields)
-    assert message in str(info.value)
+    text = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert not isinstance(info.value, pydantic.ValidationError)
+    assert text.startswith(f"{cls.__name__}: ") and message in text, text
+    assert "\n" not in text and "errors.pydantic.dev" not in text, text
+
+
+@pytest.mark.parametrize("cls", [ContinuousParameter, IntegerParameter])
+def test_a_wrong_scaling_name_lists_the_allowed_ones(cls: type[pydantic.BaseModel]) -> None:
+    with pytest.raises(ValidationError,
+                       match=r"^\w+Parameter: scaling: must be 'Auto', 'Linear',? "
+                             r"(or )?'Logarithmic'.*, got 'log'$"):
+        cls(min_value=1, max_value=10, scaling="log")
+
+
+def test_ranges_take_sagemakers_positional_arguments() -> None:
+    assert ContinuousParameter(0.01, 0.2, "Logarithmic") == ContinuousParameter(
+        min_value=0.01, max_value=0.2, scaling="Logarithmic")
+    assert IntegerParameter(1, 3, scaling_type="Linear").scaling == "Linear"
+    assert CategoricalParameter(["a", "b"]).values == ["a", "b"]
+    with pytest.raises(ValidationError, match="at most 3 positional arguments"):
+        ContinuousParameter(0.1, 0.2, "Linear", 4)
+    with pytest.raises(ValidationError, match="min_value given twice"):
+        IntegerParameter(1, 3, min_value=2)
 
 
 def test_models_accept_edges_and_are_frozen() -> None:

@@ -60,6 +60,7 @@ from mlyard.algorithms.bert.trainer import STOPPED_MESSAGE, BertTrainer, Paralle
 from mlyard.algorithms.blazingtext.algorithm import resolve_threads
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
+from mlyard.models.datafiles import BadRows
 from mlyard.training.checkpoint import CheckpointManager
 from mlyard.training.distributed import current_rank, current_world_size, process_group
 
@@ -120,11 +121,14 @@ class Bert(Algorithm):
         tok_train = read_tokenized_channel(channels["train"], "train")
         tok_val = (read_tokenized_channel(channels["validation"], "validation")
                    if "validation" in channels else None)
+        bad_rows = BadRows(skip=ctx.skip_bad_rows)
         raw = tok_train.raw() if tok_train is not None else read_channel(channels["train"],
-                                                                         "train")
+                                                                         "train", bad_rows)
         val_raw = (tok_val.raw() if tok_val is not None
-                   else read_channel(channels["validation"], "validation")
+                   else read_channel(channels["validation"], "validation", bad_rows)
                    if "validation" in channels else None)
+        if bad_rows.summary():
+            ctx.log(f"bert: {bad_rows.summary()}")
         val_labels = val_raw.labels if val_raw is not None else None
         labels = (tokenized_label_index(tok_train, val_labels) if tok_train is not None
                   else label_index(raw.labels, val_labels))

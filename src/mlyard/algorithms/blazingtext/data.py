@@ -13,17 +13,23 @@ Two formats are accepted, chosen per file:
 A channel path is a file or a folder; a folder is read recursively in sorted path order,
 skipping names that start with ``.`` or ``_`` (``_SUCCESS``, ``.ipynb_checkpoints``...).
 Problems raise :class:`mlyard.errors.DataError` naming the file and, where it helps, the line.
+
+Bad rows (a line that is not UTF-8, a CSV row with more or fewer fields than the header, a
+fastText line without a label, an empty label) follow the one policy of
+:mod:`mlyard.models.datafiles`: refused with file and line, or skipped and counted when the
+job asked for it (``skip_bad_rows``), the same as evaluation and batch transform do.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlyard.algorithms.blazingtext.text import LABEL_PREFIX
 from mlyard.errors import DataError
+from mlyard.models.datafiles import BadRows, CsvTable, text_lines
 
 LABEL_COLUMN = "label"
 TEXT_COLUMN = "text"
@@ -63,34 +69,55 @@ def channel_files(path: Path, channel: str = "train") -> list[Path]:
     return files
 
 
-def read_channel(path: Path, channel: str = "train") -> RawExamples:
-    """Read every file of a channel (see the module doc for the formats)."""
+def read_channel(path: Path, channel: str = "train",
+                 bad_rows: BadRows | None = None) -> RawExamples:
+    """Read every file of a channel (see the module doc for the formats); ``bad_rows`` is
+    the bad-row policy (default: refuse them)."""
+    policy = bad_rows if bad_rows is not None else BadRows()
     out = RawExamples()
     for file in channel_files(path, channel):
-        out.extend(read_file(file))
+        out.extend(read_file(file, policy))
     if not out:
         raise DataError(f"channel {channel!r}: {path} holds no examples")
     return out
 
 
-def read_file(path: Path) -> RawExamples:
-    """Read one fastText or CSV file; raise :class:`DataError` if it is empty or malformed."""
-    try:
-        content = path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from None
-    first = next((line for line in content.splitlines() if line.strip()), None)
+def read_file(path: Path, bad_rows: BadRows | None = None) -> RawExamples:
+    """Read one fastText or CSV file; raise :class:`DataError` if it is empty or malformed
+    (bad rows: see the module doc)."""
+    policy = bad_rows if bad_rows is not None else BadRows()
+    peek = BadRows(skip=True)  # finding the first line must not count or refuse anything
+    first = next((text for _, text in text_lines(path, peek) if text.strip()), None)
     if first is None:
         raise DataError(f"{path}: empty file")
     if path.suffix.lower() == ".csv":
-        return _parse_csv(path, content)
+        return _parse_csv(path, policy)
     if first.lstrip().startswith(LABEL_PREFIX):
-        return _parse_fasttext(path, content)
+        return _parse_fasttext(path, policy)
     if _csv_header_columns(first) is not None:
-        return _parse_csv(path, content)
+        return _parse_csv(path, policy)
     raise DataError(
         f"{path}:1: expected fastText lines '{LABEL_PREFIX}<label> <text>' or a CSV header "
         f"with {LABEL_COLUMN!r} and {TEXT_COLUMN!r} columns"
+    )
+
+
+def check_validation_labels(labels: Sequence[str],
+                            validation_labels: Sequence[str] | None) -> None:
+    """:class:`DataError` naming validation labels that are not among the training
+    ``labels`` (a model cannot predict them; scoring would count them wrong silently)."""
+    if validation_labels is None:
+        return
+    unknown = sorted(set(validation_labels) - set(labels))
+    if not unknown:
+        return
+    shown = ", ".join(repr(u) for u in unknown[:20])
+    more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
+    what = "label" if len(unknown) == 1 else "labels"
+    verb = "does" if len(unknown) == 1 else "do"
+    raise DataError(
+        f"channel 'validation': validation {what} {shown}{more} {verb} not occur in the "
+        f"training data; training labels: {', '.join(repr(x) for x in labels)}"
     )
 
 
@@ -118,11 +145,11 @@ def _find_columns(header: list[str]) -> tuple[int, int] | None:
     return found[0], found[1]
 
 
-def _parse_fasttext(path: Path, content: str) -> RawExamples:
+def _parse_fasttext(path: Path, policy: BadRows) -> RawExamples:
     out = RawExamples()
     labels, texts = out.labels, out.texts
     plen = len(LABEL_PREFIX)
-    for lineno, line in enumerate(content.splitlines(), start=1):
+    for lineno, line in text_lines(path, policy):
         tokens = line.split()
         if not tokens:
             continue
@@ -134,48 +161,37 @@ def _parse_fasttext(path: Path, content: str) -> RawExamples:
         else:
             found = [t for t in tokens if t.startswith(LABEL_PREFIX)]
             if not found:
-                raise DataError(
-                    f"{path}:{lineno}: no label: a fastText line needs '{LABEL_PREFIX}<label>'"
-                )
+                policy.bad(path, lineno,
+                           f"no label: a fastText line needs '{LABEL_PREFIX}<label>'")
+                continue
             label = found[0][plen:]
             words = [t for t in tokens if not t.startswith(LABEL_PREFIX)]
         if not label:
-            raise DataError(f"{path}:{lineno}: empty label '{LABEL_PREFIX}'")
+            policy.bad(path, lineno, f"empty label '{LABEL_PREFIX}'")
+            continue
         labels.append(label)
         texts.append(" ".join(words))
     return out
 
 
-def _parse_csv(path: Path, content: str) -> RawExamples:
-    reader = csv.reader(io.StringIO(content))
-    try:
-        header = next(reader)
-        while not any(h.strip() for h in header):
-            header = next(reader)
-    except StopIteration:
-        raise DataError(f"{path}: empty file") from None
-    except csv.Error as exc:
-        raise DataError(f"{path}:{reader.line_num}: malformed CSV header: {exc}") from None
-    cols = _find_columns(header)
+def _parse_csv(path: Path, policy: BadRows) -> RawExamples:
+    table = CsvTable(path, policy)
+    cols = _find_columns(table.header)
     if cols is None:
         raise DataError(
             f"{path}: CSV needs a {LABEL_COLUMN!r} and a {TEXT_COLUMN!r} column; "
-            f"found {[h.strip() for h in header]}"
+            f"found {[h.strip() for h in table.header]}"
         )
     li, ti = cols
     out = RawExamples()
     labels, texts = out.labels, out.texts
-    try:
-        for row in reader:
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            label = row[li].strip() if li < len(row) else ""
-            if not label:
-                raise DataError(f"{path}:{reader.line_num}: empty label")
-            labels.append(label)
-            texts.append(row[ti] if ti < len(row) else "")
-    except csv.Error as exc:
-        raise DataError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
+    for lineno, row in table:
+        label = row[li].strip()
+        if not label:
+            policy.bad(path, lineno, "empty label")
+            continue
+        labels.append(label)
+        texts.append(row[ti])
     if not labels:
         raise DataError(f"{path}: CSV has a header but no rows")
     return out

@@ -15,12 +15,12 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
-from mlyard.errors import ValidationError
+from mlyard.errors import ValidationError, problem_text
 
 CategoricalValue = str | int | float | bool
 """A value a categorical range may hold."""
@@ -42,7 +42,35 @@ _Int = Annotated[int, BeforeValidator(_no_bool)]
 
 
 class _Range(BaseModel):
+    """Base of the three range classes.
+
+    Built by hand (``ContinuousParameter(0.01, 1.0, "Logarithmic")``, positionally as in
+    SageMaker's SDK, or by keyword), a bad range raises one :class:`ValidationError` (a
+    ``ValueError``) naming the class and the field with the allowed values, never pydantic's
+    multi-line dump. Parsing from data (``model_validate``, the JSON of a stored spec) keeps
+    pydantic's errors, which the parsers turn into messages naming the hyperparameter.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The fields the constructor takes positionally, in order.
+    POSITIONAL: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        name = type(self).__name__
+        if len(args) > len(self.POSITIONAL):
+            raise ValidationError(
+                f"{name} takes at most {len(self.POSITIONAL)} positional arguments "
+                f"({', '.join(self.POSITIONAL)}), got {len(args)}")
+        for field, value in zip(self.POSITIONAL, args, strict=False):
+            if field in data:
+                raise ValidationError(f"{name}: {field} given twice")
+            data[field] = value
+        if "scaling_type" in data and "scaling" not in data:  # SageMaker SDK's keyword
+            data["scaling"] = data.pop("scaling_type")
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise ValidationError(f"{name}: {problem_text(exc)}") from None
 
 
 class ContinuousParameter(_Range):
@@ -53,6 +81,7 @@ class ContinuousParameter(_Range):
     """
 
     type: Literal["Continuous"] = "Continuous"
+    POSITIONAL: ClassVar[tuple[str, ...]] = ("min_value", "max_value", "scaling")
     min_value: _Float
     max_value: _Float
     scaling: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
@@ -93,6 +122,7 @@ class IntegerParameter(_Range):
     """
 
     type: Literal["Integer"] = "Integer"
+    POSITIONAL: ClassVar[tuple[str, ...]] = ("min_value", "max_value", "scaling")
     min_value: _Int
     max_value: _Int
     scaling: Literal["Auto", "Linear", "Logarithmic"] = "Auto"
@@ -123,6 +153,7 @@ class CategoricalParameter(_Range):
     """A list of distinct values (strings, numbers or booleans), tried as they are."""
 
     type: Literal["Categorical"] = "Categorical"
+    POSITIONAL: ClassVar[tuple[str, ...]] = ("values",)
     values: list[CategoricalValue]
 
     @model_validator(mode="after")
@@ -168,6 +199,6 @@ def pydantic_problems(exc: pydantic.ValidationError) -> str:
 def build_range(cls: type[_Range], where: str, **fields: Any) -> Any:
     """``cls(**fields)``, its errors raised as :class:`ValidationError` prefixed by ``where``."""
     try:
-        return cls(**fields)
+        return cls.model_validate(fields)
     except pydantic.ValidationError as exc:
         raise ValidationError(f"{where}: {pydantic_problems(exc)}") from None
