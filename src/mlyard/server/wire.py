@@ -8,8 +8,8 @@ exception escapes them, whatever the bytes (property-tested with hypothesis).
 
 - JSON bodies are strict: UTF-8 (or UTF-16/32) JSON whose top level is an object, with
   finite numbers only (``NaN``, ``Infinity`` and overflowing literals such as ``1e999`` are
-  refused) and integers within 64 bits, no larger than the server's body limit
-  (``MLYARD_MAX_BODY_BYTES``, as invocations).
+  refused) and integers within 64 bits, no larger than the control-route body limit
+  (``MLYARD_MAX_CONTROL_BODY_BYTES``, 1 MiB by default; enforced while reading).
 - Query parameters are single values (a repeated one is refused): integers and numbers
   within stated bounds, names from a fixed set of choices.
 - JSON responses never contain ``NaN`` or infinities (a job metric may be ``NaN``): they are

@@ -2,7 +2,8 @@
 two-variant endpoint, and concurrent client threads (httpx) while replicas are SIGKILLed,
 hostile payloads arrive and the server is restarted; plus a canary to a crashing model.
 
-What may fail, and only there (the documented windows, ``docs/architecture.d/codecs.md``):
+What may fail, and only there (the documented windows: ``docs/architecture.md``, section
+"Reliability: the documented windows"):
 
 * a hostile payload gets a 4xx (400 or 415) answer: never a 5xx, never a dead replica;
 * while the server restarts (from the moment it is asked to stop until the endpoint answers

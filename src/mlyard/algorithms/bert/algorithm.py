@@ -150,8 +150,12 @@ class Bert(Algorithm):
 
         hf_logging.set_verbosity_error()
         try:
-            config = AutoConfig.from_pretrained(pretrained, local_files_only=True)
-            tokenizer = AutoTokenizer.from_pretrained(pretrained, local_files_only=True)
+            # No remote code; weights load as safetensors or through transformers'
+            # torch.load(weights_only=True), never by unpickling arbitrary objects.
+            config = AutoConfig.from_pretrained(pretrained, local_files_only=True,
+                                                trust_remote_code=False)
+            tokenizer = AutoTokenizer.from_pretrained(pretrained, local_files_only=True,
+                                                      trust_remote_code=False)
         except (OSError, ValueError) as exc:
             raise DataError(f"pretrained model {pretrained}: cannot load: {exc}") from None
         check_vocab(tokenizer, config, pretrained)
@@ -225,7 +229,7 @@ class Bert(Algorithm):
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
                 pretrained, num_labels=len(labels), local_files_only=True,
-                id2label=dict(enumerate(labels)), label2id=label_ids,
+                trust_remote_code=False, id2label=dict(enumerate(labels)), label2id=label_ids,
                 ignore_mismatched_sizes=True,
             )
         except (OSError, ValueError) as exc:
