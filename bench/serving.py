@@ -30,12 +30,15 @@ under ``non_loopback_listeners`` of (d).
 Targets: (b)/(a) throughput >= 0.80, p50 of (b) at most 1 ms above (a), (b)/(d) throughput
 >= 5. If Ray Serve cannot start, (d) is null and ``errors`` says why.
 
-Data capture: ``--capture interval`` (or ``every``) turns on data capture of every request
-for (b) and (c) with that flush policy (see :mod:`mlyard.serving.capture`); ``--capture-sync``
-is ``--capture every``, each record written before its response is sent. Compare a run with
-it against one without to measure the cost of write-ahead capture.
+Data capture, side by side in the same run and on the same server as (b):
+(e) is (b) with data capture of every request under ``FlushPolicy: "interval"`` (the
+default: records written each ``FlushIntervalSeconds``, a crash loses up to that window) and
+(f) under ``FlushPolicy: "every"`` (each record written before its response is sent, nothing
+answered is lost). The ratios (e)/(b), (f)/(b) and the p50 differences are the cost of
+capture (see :mod:`mlyard.serving.capture`). ``--capture interval|every`` (``--capture-sync``
+is ``--capture every``) also turns capture on for (b) and (c).
 
-Usage: ``python bench/serving.py [--cases a,b,c,d] [--seconds 10] [--repeats 1] [--save]``;
+Usage: ``python bench/serving.py [--cases a,b,c,d,e,f] [--seconds 10] [--repeats 1] [--save]``;
 the last line printed is one line of JSON with every figure, the targets and whether each was
 met (``--save`` also writes it to ``bench/results/serving.json``).
 """
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import random
@@ -73,7 +77,11 @@ CASES = {
     "b": "mlyard endpoint, 1 variant",
     "c": "mlyard, 2 variants 50/50 + 10% shadow",
     "d": "Ray Serve, 1 replica",
+    "e": "(b) + capture, FlushPolicy interval",
+    "f": "(b) + capture, FlushPolicy every",
 }
+#: The flush policy of each data-capture case (every request captured).
+CAPTURE_CASES = {"e": "interval", "f": "every"}
 TARGETS = {"b_over_a_throughput": 0.80, "b_added_p50_ms": 1.0, "b_over_d_throughput": 5.0}
 
 BARE_APP = '''
@@ -593,6 +601,12 @@ def report(cases: dict[str, dict[str, Any] | None], errors: dict[str, str],
         "c_over_b_throughput": (round(rps("c") / b, 4)  # type: ignore[operator]
                                 if b and rps("c") is not None else None),
     }
+    for key, policy in CAPTURE_CASES.items():  # the cost of data capture, vs (b)
+        r, rb = cases.get(key), cases.get("b")
+        ratios[f"capture_{policy}_over_b_throughput"] = (
+            round(float(r["requests_per_s"]) / b, 4) if r and b else None)
+        ratios[f"capture_{policy}_added_p50_ms"] = (
+            round(r["p50_ms"] - rb["p50_ms"], 3) if r and rb else None)
     met: dict[str, bool | None] = {
         "b_over_a_throughput": None if ratios["b_over_a_throughput"] is None
         else ratios["b_over_a_throughput"] >= TARGETS["b_over_a_throughput"],
@@ -611,6 +625,11 @@ def report(cases: dict[str, dict[str, Any] | None], errors: dict[str, str],
               f"{verdict}")
     if ratios["c_over_b_throughput"] is not None:
         print(f"{'(c)/(b) throughput':<30} {ratios['c_over_b_throughput']:>8.3f}")
+    for key, policy in CAPTURE_CASES.items():
+        if ratios[f"capture_{policy}_over_b_throughput"] is not None:
+            print(f"{f'({key})/(b) throughput, {policy}':<30} "
+                  f"{ratios[f'capture_{policy}_over_b_throughput']:>8.3f}   p50 "
+                  f"{ratios[f'capture_{policy}_added_p50_ms']:+.3f} ms vs (b)")
     known = [v for v in met.values() if v is not None]
     return {
         "bench": "serving",
@@ -631,7 +650,8 @@ def report(cases: dict[str, dict[str, Any] | None], errors: dict[str, str],
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", default="a,b,c,d", help="comma-separated subset of a,b,c,d")
+    p.add_argument("--cases", default="a,b,c,d,e,f",
+                   help="comma-separated subset of a,b,c,d,e,f")
     p.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     p.add_argument("--warmup", type=int, default=2, help="warm-up seconds per case")
     p.add_argument("--repeats", type=int, default=1, help="measured runs per case")
@@ -689,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
             model_dir = dirs["bench-bt-1"]
             if "a" in chosen:
                 run_case("a", lambda: case_bare(args, tmp, model_dir, lua, bodies, procs))
-            mlyard_cases = [k for k in ("b", "c") if k in chosen]
+            mlyard_cases = [k for k in ("b", "c", *CAPTURE_CASES) if k in chosen]
             if mlyard_cases:
                 try:
                     proc, client = start_mlyard(settings, tmp, procs)
@@ -714,6 +734,17 @@ def main(argv: list[str] | None = None) -> int:
                                                             "SamplingPercentage": 10},
                                 **extra_spec},
                                 lua, bodies))
+                        for key, policy in CAPTURE_CASES.items():
+                            if key in chosen:
+                                run_case(key, functools.partial(
+                                    case_mlyard, args, proc, client, f"bench-capture-{policy}",
+                                    {"ProductionVariants": [
+                                        _variant("AllTraffic", "bench-bt-1")],
+                                     "DataCaptureConfig": {
+                                         "EnableCapture": True,
+                                         "InitialSamplingPercentage": 100,
+                                         "FlushPolicy": policy}},
+                                    lua, bodies))
                     finally:
                         client.close()
                         proc.stop()
