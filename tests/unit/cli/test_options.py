@@ -89,7 +89,7 @@ def test_metric_definition_option_and_its_old_name() -> None:
                 threads=0, device="auto", seed=0, instance_count=1, processes_per_host=1,
                 checkpoint_on_invalid="fail", use_spot=False, spot_random_per_hour=0.0,
                 spot_restart_delay=2.0, debug_interval=100, profile=False,
-                profile_interval_ms=500, algorithm="blazingtext")
+                profile_interval_ms=500, skip_bad_rows=False, algorithm="blazingtext")
     spec = training_spec({**base, "metric": ("acc=acc=([0-9.]+)",),
                           "metric_alias": ("loss=loss=([0-9.]+)",)})
     assert [(m.name, m.regex) for m in spec.metric_definitions] == [
