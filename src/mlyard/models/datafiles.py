@@ -131,7 +131,7 @@ class CsvTable:
         self.path = name if name is not None else path  # as messages call it
         self.policy = policy
         self._source = _Numbered(text_lines(path, policy, name))
-        self._reader = csv.reader(self._source, delimiter=delimiter)
+        self._reader = csv.reader(self._source, delimiter=delimiter, strict=True)
         self.header: list[str] = []
         self.header_line = 0
         while not self.header:

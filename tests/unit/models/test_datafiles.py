@@ -30,6 +30,10 @@ def test_good_csv_rows_with_their_line_numbers(tmp_path: Path) -> None:
     (b"label,text\npos,ok\nneg,a,b\n", ":3: ", "3 field(s), but the header has 2"),
     (b"label,text\npos,ok\nneg,caf\xe9\n", ":3: ", "not UTF-8 text (byte 0xe9 at column 8)"),
     (b"label,text\npos," + b"x" * 200_000 + b"\n", ":2: ", "malformed CSV: field larger"),
+    # an unclosed quote would swallow every later line into one field
+    (b'label,text\npos,ok\nneg,"bad fit\npos,love it\n', ":3: ",
+     "malformed CSV: unexpected end of data"),
+    (b'label,text\npos,"ok"x\n', ":2: ", "malformed CSV: "),
 ])
 def test_a_bad_row_is_refused_with_file_and_line(tmp_path: Path, data: bytes, where: str,
                                                  what: str) -> None:

@@ -344,7 +344,7 @@ class BlazingText(Algorithm):
 
 
 #: Bumped when the preparation's output changes (older cache entries are then misses).
-PREPARATION_VERSION = 1
+PREPARATION_VERSION = 2
 _ENCODED = ("ids", "offsets", "targets", "tokens")
 
 
