@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlyard.errors import DataError
-from mlyard.models.datafiles import BadRows, CsvTable, text_lines
+from mlyard.models.datafiles import BadRows, CsvTable, first_text_line, text_lines
 
 DEFAULT_LABEL_COLUMN = "label"
 DEFAULT_TEXT_COLUMN = "text"
@@ -28,13 +28,6 @@ def _data_files(path: Path) -> list[Path]:
     if not files:
         raise DataError(f"{path}: the folder holds no data files")
     return files
-
-
-def _first_line(path: Path) -> str | None:
-    """The first non-blank text line of ``path`` (stripped), ``None`` when there is none
-    (lines that are not UTF-8 are passed over here; the reader proper judges them)."""
-    peek = BadRows(skip=True)
-    return next((text.strip() for _, text in text_lines(path, peek) if text.strip()), None)
 
 
 def _split(line: str) -> tuple[str, str]:
@@ -98,7 +91,7 @@ def _read_csv(
 def _read_file(
     path: Path, label_column: str | None, text_column: str | None, policy: BadRows
 ) -> Iterator[tuple[str, str]]:
-    first = _first_line(path)
+    first = first_text_line(path)
     if first is None:
         raise DataError(f"{path}: the file is empty")
     explicit = label_column is not None or text_column is not None

@@ -25,7 +25,7 @@ reads user data, must be able to import it.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +77,7 @@ def _decode(raw: bytes, path: Path | str, number: int, policy: BadRows) -> str |
 
 
 def text_lines(path: Path | str, policy: BadRows,
-               name: str | None = None) -> Iterator[tuple[int, str]]:
+               name: str | None = None) -> Generator[tuple[int, str], None, None]:
     """``(line number, text)`` of each line of ``path`` that is UTF-8 text, line endings
     kept (as :mod:`csv` wants them); a line that is not text is a bad row. Messages call
     the file ``name`` (default: ``path``)."""
@@ -93,6 +93,17 @@ def text_lines(path: Path | str, policy: BadRows,
             text = _decode(raw, shown, number, policy)
             if text is not None:
                 yield number, text
+
+
+def first_text_line(path: Path | str) -> str | None:
+    """The first non-blank text line of ``path`` (stripped; ``None`` when there is none), to
+    tell a file's format. Lines that are not UTF-8 are passed over here, neither refused nor
+    counted: the reader proper judges them under the job's policy."""
+    lines = text_lines(path, BadRows(skip=True))
+    try:
+        return next((text.strip() for _, text in lines if text.strip()), None)
+    finally:
+        lines.close()
 
 
 class _Numbered:

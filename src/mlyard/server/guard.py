@@ -183,11 +183,6 @@ class TokenVerifier:
             name = match_token(token, self._records)
         return name
 
-    def any_configured(self) -> bool:
-        """Whether at least one token exists (read now)."""
-        self._refresh(0.0)
-        return bool(self._records)
-
 
 class Refusal(Exception):
     """A request the guard refuses: status, ErrorCode and message."""

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from mlyard.algorithms.blazingtext.text import LABEL_PREFIX
 from mlyard.errors import DataError
-from mlyard.models.datafiles import BadRows, CsvTable, text_lines
+from mlyard.models.datafiles import BadRows, CsvTable, first_text_line, text_lines
 
 LABEL_COLUMN = "label"
 TEXT_COLUMN = "text"
@@ -86,13 +86,12 @@ def read_file(path: Path, bad_rows: BadRows | None = None) -> RawExamples:
     """Read one fastText or CSV file; raise :class:`DataError` if it is empty or malformed
     (bad rows: see the module doc)."""
     policy = bad_rows if bad_rows is not None else BadRows()
-    peek = BadRows(skip=True)  # finding the first line must not count or refuse anything
-    first = next((text for _, text in text_lines(path, peek) if text.strip()), None)
+    first = first_text_line(path)
     if first is None:
         raise DataError(f"{path}: empty file")
     if path.suffix.lower() == ".csv":
         return _parse_csv(path, policy)
-    if first.lstrip().startswith(LABEL_PREFIX):
+    if first.startswith(LABEL_PREFIX):
         return _parse_fasttext(path, policy)
     if _csv_header_columns(first) is not None:
         return _parse_csv(path, policy)
