@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml Makefile
 	# torch pinned first: this takes the CPU build from local disk, not a multi-GB CUDA build
 	$(PIP) install -q torch==$(TORCH_VERSION)
 	$(PIP) install -q -e '.[torch,bert,ray,dev,bench,postgres]' torch==$(TORCH_VERSION)
+	# smclarify (the bias library SageMaker Clarify runs) is the reference of the parity tests
+	# and bench/analysis.py; its unpinned requirements would pull a 2019 s3fs over ours
+	$(PIP) install -q --no-deps smclarify==0.5 pyfunctional==1.5.0 dill tabulate
 	touch $(STAMP)
 
 install: $(STAMP)
