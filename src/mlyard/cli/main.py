@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from mlyard.cli.commands_analysis import COMMANDS as ANALYSIS_COMMANDS
 from mlyard.cli.commands_data import sql_cmd, tables, tokenize_cmd
 from mlyard.cli.commands_endpoints import endpoints, server
 from mlyard.cli.commands_jobs import job, jobs, process, train
@@ -38,7 +39,8 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 for command in (sql_cmd, tables, train, process, jobs, job, models, algorithms, evaluate,
-                transform, demo, server, endpoints, tokenize_cmd, tune, tuning, tokens):
+                transform, demo, server, endpoints, tokenize_cmd, tune, tuning, tokens,
+                *ANALYSIS_COMMANDS):
     cli.add_command(command)
 
 
