@@ -64,6 +64,15 @@ _LAZY = {
     "IntegerParameter": "mlyard.tuning.ranges",
     "CategoricalParameter": "mlyard.tuning.ranges",
     "WarmStartConfig": "mlyard.tuning.spec",
+    "SageMakerClarifyProcessor": "mlyard.sdk.clarify",
+    "ClarifyProcessor": "mlyard.sdk.clarify",
+    "AnalysisJob": "mlyard.sdk.clarify",
+    "DataConfig": "mlyard.sdk.clarify",
+    "BiasConfig": "mlyard.sdk.clarify",
+    "ModelConfig": "mlyard.sdk.clarify",
+    "ModelPredictedLabelConfig": "mlyard.sdk.clarify",
+    "SHAPConfig": "mlyard.sdk.clarify",
+    "TextConfig": "mlyard.sdk.clarify",
 }
 
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from mlyard.analysis.base import AnalysisConfig, AnalysisInputs, Analyzer, Progress, no_progress
 from mlyard.errors import DataError, ValidationError
@@ -74,3 +74,28 @@ class RowCountAnalyzer(Analyzer[RowCountConfig]):
             f"<html><body><h1>rows</h1><p>{first_cell}</p></body></html>")
         return {"inputs": len(counts), "rows": sum(c["rows"] for c in counts.values()
                                                    if isinstance(c, dict))}
+
+
+class EchoConfig(AnalysisConfig):
+    """Any fields: what a surface (CLI, SDK) put in the job's configuration."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ConfigEchoAnalyzer(Analyzer[EchoConfig]):
+    """Writes its configuration to ``analysis.json``: stands in for the bias and explain
+    analyzers where a test checks what the SDK or CLI asked for."""
+
+    name = "config-echo"
+    config_type = EchoConfig
+
+    def needs_model(self, config: EchoConfig) -> bool:
+        return bool((config.model_extra or {}).get("needs_model"))
+
+    def check(self, config: EchoConfig, inputs: AnalysisInputs) -> None:
+        inputs.frame()
+
+    def run(self, config: EchoConfig, inputs: AnalysisInputs, out_dir: Path,
+            progress: Progress = no_progress) -> dict[str, Any]:
+        (out_dir / "analysis.json").write_text(json.dumps(config.model_dump()))
+        return {"fields": len(config.model_dump()), "model": inputs.model_name}
