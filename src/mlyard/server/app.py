@@ -5,7 +5,8 @@ The routes live in :mod:`mlyard.server.routes`, one module per resource:
 - data plane: ``POST /endpoints/{name}/invocations`` (SageMaker Runtime wire format);
 - control plane: endpoint configs, endpoints, weights, metrics, scaling policies and
   activities, A/B reports under ``/api/endpoint-configs`` and ``/api/endpoints``;
-- read-only: jobs (with logs and metrics) under ``/api/jobs``, models under ``/api/models``;
+- read-only: jobs (with logs and metrics) under ``/api/jobs``, models under ``/api/models``,
+  completed analyses (with their reports) under ``/api/analyses``;
 - ``/ping``, Prometheus ``/metrics`` and ``/openapi.json`` (the document of all of them).
 
 Errors are JSON ``{"ErrorCode": ..., "Message": ...}`` from one table
@@ -36,7 +37,7 @@ from mlyard.server.errors import EXCEPTION_HANDLERS
 from mlyard.server.guard import AccessGuard, AccessPolicy, TokenVerifier
 from mlyard.server.limits import CONTROL_BODY_BYTES
 from mlyard.server.readers import JobReader, ModelReader
-from mlyard.server.routes import endpoints, invocations, jobs, models, system
+from mlyard.server.routes import analysis, endpoints, invocations, jobs, models, system
 from mlyard.serving.manager import EndpointManager
 from mlyard.serving.token_store import TokenStore
 
@@ -51,6 +52,7 @@ def api_routes(manager: EndpointManager,
         *endpoints.routes(manager, min(control_body_bytes, max_body)),
         *jobs.routes(JobReader(manager.ws)),
         *models.routes(ModelReader(manager.ws)),
+        *analysis.routes(manager.ws),
     ]
     routes += system.routes(manager.metrics, lambda: len(manager.list_endpoints()),
                             lambda: routes)

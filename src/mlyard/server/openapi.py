@@ -174,13 +174,14 @@ def _error_statuses(route: ApiRoute) -> set[int]:
 
 
 def _hoist_defs(node: Any, defs: dict[str, Any]) -> Any:
-    """Move pydantic's ``$defs`` into ``defs`` (components) and point ``$ref`` there."""
+    """Copy pydantic's ``$defs`` into ``defs`` (components) and point ``$ref`` there; the
+    routes' schemas are left as they are, so the document can be built again."""
     if isinstance(node, dict):
-        for name, schema in node.pop("$defs", {}).items():
+        for name, schema in node.get("$defs", {}).items():
             defs[name] = _hoist_defs(schema, defs)
         return {k: (v.replace("#/$defs/", "#/components/schemas/")
                     if k == "$ref" and isinstance(v, str) else _hoist_defs(v, defs))
-                for k, v in node.items()}
+                for k, v in node.items() if k != "$defs"}
     if isinstance(node, list):
         return [_hoist_defs(v, defs) for v in node]
     return node
