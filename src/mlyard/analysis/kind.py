@@ -203,14 +203,17 @@ def check_output(output: str) -> None:
 
 
 def _single_data_file(folder: Path, dest: Path) -> Path:
+    """The one data file of ``folder`` with ``dest``'s suffix (an analysis may write side
+    files, such as balance's summary, that a file destination leaves out)."""
     files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != SUMMARY_FILE]
-    if len(files) != 1:
-        raise ValidationError(f"output {dest} is a file, but the analysis wrote "
-                              f"{len(files)} files ({[p.name for p in files]}); give a folder")
-    if files[0].suffix.lower() != dest.suffix.lower():
+    matching = [p for p in files if p.suffix.lower() == dest.suffix.lower()]
+    if len(matching) == 1:
+        return matching[0]
+    if len(files) == 1:
         raise ValidationError(f"output {dest}: the analysis wrote a {files[0].suffix} file; "
                               f"name the output with that suffix")
-    return files[0]
+    raise ValidationError(f"output {dest} is a file, but the analysis wrote "
+                          f"{[p.name for p in files]}; give a folder")
 
 
 def store_analysis(ctx: JobContext[AnalysisJobSpec],
