@@ -48,7 +48,7 @@ def mlyard(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.Compl
 def reviews(tmp_path: Path) -> Path:
     """120 labelled texts with a category and a (partly wrong) predicted label."""
     frame = pd.read_csv(make_text_dataset(tmp_path / "raw.csv", 120, seed=4))
-    frame["category"] = [("A", "B", "C")[(i * 7) % 3] for i in range(len(frame))]
+    frame["category"] = [("A", "B", "C")[(i // 3) % 3] for i in range(len(frame))]
     frame["pred"] = [label if i % 5 else "pos" for i, label in enumerate(frame["label"])]
     path = tmp_path / "reviews.csv"
     frame.to_csv(path, index=False)
