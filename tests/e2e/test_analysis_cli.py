@@ -127,6 +127,7 @@ def test_bad_input_is_an_error_before_any_job(env: dict[str, str], reviews: Path
     assert "analysis" not in mlyard(env, "jobs", "list").stdout
 
 
+@pytest.mark.slow  # trains a model, then explains it: about a minute on 2 cores
 def test_model_bias_and_text_explanation(env: dict[str, str], reviews: Path,
                                          tmp_path: Path) -> None:
     train = make_text_dataset(tmp_path / "train.csv", 300, seed=1)
