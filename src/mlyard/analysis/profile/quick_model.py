@@ -7,8 +7,9 @@ Two scikit-learn models, picked by the columns:
 * with a text column: a linear model (logistic regression fitted by SGD with balanced
   class weights for classes, ridge for numbers) on one block of features per column -
   TF-IDF of words and word pairs for text, one-hot for categorical/boolean columns (rare
-  values pooled), imputed and standardised numbers and dates. Tree ensembles on tens of thousands of sparse TF-IDF columns cost 10-100x
-  more for a baseline that linear models match on text.
+  values pooled), imputed and standardised numbers and dates. Tree ensembles on tens of
+  thousands of sparse TF-IDF columns cost 10-100x more for a baseline that linear models
+  match on text.
 * without text: histogram gradient boosting (native categorical splits, missing values
   handled), which finds non-linear effects a linear model misses in tabular data.
 
@@ -17,6 +18,11 @@ Importances are permutation importances per input column, computed on each held-
 column has its own transformer, so shuffling a column is shuffling the rows of its block of
 the already-transformed matrix: no re-transforming, one prediction per column and fold (for
 the linear model only the column's share of the decision is recomputed).
+
+OpenMP (gradient boosting's threads) is limited to one thread while the quick model runs:
+a profile often runs beside other jobs, and on a shared 2-core host boosting 100,000 rows
+took 35.7 s with OpenMP's default threads against 2.1 s with one (400 rows: 3.5 s against
+0.3 s) - busy-waiting threads lose far more to oversubscription than they gain.
 """
 
 from __future__ import annotations
@@ -155,6 +161,7 @@ def quick_model(features: dict[str, Inferred], mask: np.ndarray, y: np.ndarray, 
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import Ridge, SGDClassifier
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     started = time.perf_counter()
     columns = _prepared(features, mask)
@@ -166,7 +173,7 @@ def quick_model(features: dict[str, Inferred], mask: np.ndarray, y: np.ndarray, 
     drops: dict[str, list[float]] = {name: [] for name in features}
     for i, (train, test) in enumerate(folds(y, task, n_folds, seed), 1):
         progress(f"quick model fold {i}/{n_folds}")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1, user_api="openmp"):
             # Unknown or rare categories in a held-out fold, a solver short of full
             # convergence: both expected for a quick baseline.
             warnings.simplefilter("ignore", UserWarning)

@@ -175,7 +175,7 @@ def _target_sections(summary: dict[str, Any], data: pd.DataFrame,
         summary["notes"].append(f"target {name!r} is {inf.kind} in the sample: skipped")
         return float(clock)
     raw = data[name]
-    mask = raw.notna().to_numpy()
+    mask = raw.notna().to_numpy().copy()
     if task == "regression":
         mask &= np.isfinite(inf.values.to_numpy(dtype=np.float64))
     section: dict[str, Any] = {"name": name, "task": task, "kind": inf.kind,
