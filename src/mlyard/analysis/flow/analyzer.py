@@ -51,7 +51,7 @@ class FlowAnalyzer(Analyzer[FlowConfig]):
         frames = {name: inputs.frame(name) for name in doc.inputs}
         progress(f"running {len(doc.steps)} steps over {', '.join(doc.inputs)}")
         result = execute(doc, frames)
-        outputs = []
+        outputs: list[dict[str, Any]] = []
         for name, frame in result.outputs.items():
             path = out_dir / f"{name}.{config.output_format}"
             progress(f"writing {name}: {len(frame)} rows")

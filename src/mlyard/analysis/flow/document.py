@@ -105,7 +105,7 @@ def _load(text: str, source: str) -> Any:
             raise ValidationError(f"{source}: the JSON is nested too deeply") from None
         text = text.replace("\t", " ")  # tabs may only be whitespace in valid JSON
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -183,8 +183,7 @@ def _step(item: Any, index: int, source: str, default_line: int) -> Step:
     if value is None:
         params: Any = {}
     elif isinstance(value, dict) and not (
-            cls.shorthand_mapping and not (set(value) == {cls.shorthand}
-                                           and isinstance(value[cls.shorthand], dict))):
+            cls.shorthand_mapping and set(value) != {cls.shorthand}):
         params = value
         where = Where(source, index, line, {str(k): _line_of(value, k, line) for k in value})
     elif cls.shorthand is not None:

@@ -24,8 +24,16 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from mlyard.analysis.flow import recipes
 from mlyard.errors import ValidationError
@@ -122,6 +130,19 @@ class Step(ABC):
         if missing:
             raise self.error(f"column(s) {missing} named in {param!r} do not exist; the frame "
                              f"has {list(schema.columns)}", param)
+
+    def need_kind(self, frame: pd.DataFrame, columns: list[str], kind: str, param: str) -> None:
+        """Refuse a column that is not text (``kind="text"``) or not numeric."""
+        for column in columns:
+            dtype = frame[column].dtype
+            if kind == "numeric":
+                ok = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            else:
+                ok = pd.api.types.is_string_dtype(dtype) and (
+                    str(dtype) != "object" or bool(frame[column].map(
+                        lambda v: isinstance(v, str) or v is None or v != v).all()))
+            if not ok:
+                raise self.error(f"column {column!r} holds {dtype}, not {kind} values", param)
 
     # -- the chain -------------------------------------------------------------------------
     def current(self, state: ChainState) -> Any:
@@ -548,6 +569,8 @@ class ImputeStep(Step):
         return columns_in
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.p.strategy in ("mean", "median"):
+            self.need_kind(frame, self.p.columns, "numeric", "columns")
         return recipes.impute(frame, self.p.columns, self.p.strategy, self.p.value)
 
     def to_python(self) -> list[str]:
@@ -606,6 +629,7 @@ class ScaleStep(Step):
         return columns_in
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.need_kind(frame, self.p.columns, "numeric", "columns")
         return recipes.scale(frame, self.p.columns, self.p.method)
 
     def to_python(self) -> list[str]:
@@ -769,6 +793,7 @@ class LowercaseStep(Step):
         return columns_in
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.need_kind(frame, self.columns, "text", "columns")
         return frame.assign(**{c: frame[c].str.lower() for c in self.columns})
 
     def to_python(self) -> list[str]:
@@ -797,6 +822,7 @@ class RemovePunctuationStep(Step):
         return columns_in
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.need_kind(frame, self.p.columns, "text", "columns")
         return frame.assign(**{c: recipes.remove_punctuation(frame[c], self.p.replace_with)
                                for c in self.p.columns})
 
@@ -815,7 +841,7 @@ class _ColumnRecipe(_Params):
 class _OneColumnStep(Step):
     """A step computing one column from another (into ``to``, default in place)."""
 
-    shorthand = "column"
+    shorthand: ClassVar[str | None] = "column"
 
     @property
     def column(self) -> str:
@@ -921,6 +947,10 @@ class QuantileBinStep(_OneColumnStep):
     kind = "quantile_bin"
     Params = _BinParams
     shorthand = None
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.need_kind(frame, [self.column], "numeric", "column")
+        return super().apply(frame)
 
     def compute(self, series: pd.Series) -> pd.Series:
         return recipes.quantile_bin(series, self.params.n)  # type: ignore[attr-defined]
