@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -155,7 +156,24 @@ def test_a_flow_without_outputs_gives_its_last_frame() -> None:
         run_flow(doc, {})
 
 
-def test_the_course_flow_gives_the_course_table() -> None:
+ODD = r'''version: 1
+description: 'C:\new \N """ '' \'
+inputs: [r]
+steps:
+  - pandas: df['q'] = 'C:\\new'
+'''
+
+
+def test_the_export_survives_odd_text() -> None:
+    doc = parse_flow(ODD, "odd\\path.yaml")
+    namespace: dict[str, Any] = {}
+    exec(compile(export_python(doc), "prep.py", "exec"), namespace)
+    frames = {"r": pd.DataFrame({"a": [1]})}
+    assert namespace["run"](frames)["output"]["q"][0] == "C:\\new"
+    assert run_flow(doc, frames)["output"]["q"][0] == "C:\\new"
+
+
+def test_the_course_flow_gives_the_course_table(tmp_path: Path) -> None:
     path = reviews_csv_path()
     if not path.is_file():
         pytest.skip(f"reviews data not at {path}")
@@ -166,3 +184,10 @@ def test_the_course_flow_gives_the_course_table() -> None:
     keys = ["review_body", "product_category", "sentiment"]
     pd.testing.assert_frame_equal(out.sort_values(keys).reset_index(drop=True),
                                   expected.sort_values(keys).reset_index(drop=True))
+    script = tmp_path / "course.py"
+    script.write_text(export_python(doc))
+    done = subprocess.run([sys.executable, str(script), "--input", f"raw={path}", "--output",
+                           str(tmp_path), "--format", "parquet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "prepared.parquet"), out)

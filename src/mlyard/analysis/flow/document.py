@@ -19,6 +19,9 @@ its parameters (a list, text or mapping binds to the step's main parameter, e.g.
 ``drop: [a, b]``). Steps form a chain over a current frame; ``output`` and ``split`` name
 the flow's outputs. A flow with neither has one output, ``output``: the last frame.
 
+YAML 1.1 reads an unquoted ``yes``/``no``/``on``/``off`` as a boolean: quote such values
+(``{Oslo: 'NO'}``). In JSON, mapping keys are always text (a ``map`` of numbers needs YAML).
+
 Errors say ``<file> line N: step K (<type>): <problem>``. PyYAML's node marks give the
 lines (JSON is parsed as YAML for them, after a strict ``json`` check). Column names are
 checked statically by passing the inputs' headers through the steps

@@ -94,6 +94,11 @@ if __name__ == "__main__":
 '''
 
 
+def _docstring_text(text: str) -> str:
+    """``text`` safe inside a triple-quoted docstring (backslashes and quotes escaped)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def export_python(doc: FlowDocument) -> str:
     """A standalone script doing what ``doc`` does (see the module doc)."""
     body: list[str] = ["outputs = {}", "frames = dict(frames)"]
@@ -109,8 +114,9 @@ def export_python(doc: FlowDocument) -> str:
         f"The data-preparation flow {doc.source}"
     parts = [
         "#!/usr/bin/env python3",
-        f'"""{title.replace(chr(34) * 3, "")}\n\nExported from {doc.source} by mlyard flow '
-        'export; needs pandas, numpy, scikit-learn and duckdb.\n"""',
+        '"""' + _docstring_text(f"{title}\n\nExported from {doc.source} by mlyard flow "
+                                "export; needs pandas, numpy, scikit-learn and duckdb.\n")
+        + '"""',
         "",
         "from __future__ import annotations",
         "",
