@@ -181,11 +181,25 @@ class Step(ABC):
 
 
 # -- the chain steps ----------------------------------------------------------------------------
+class _ChainStep(Step):
+    """A step that moves frames between the chain and the named frames (its work is in
+    :meth:`check_static`/:meth:`execute`/:meth:`python`): the frame itself is unchanged."""
+
+    def columns_out(self, columns_in: Schema) -> Schema:
+        return columns_in
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame
+
+    def to_python(self) -> list[str]:
+        return ["df"]
+
+
 class _Name(_Params):
     name: StrictStr = Field(min_length=1)
 
 
-class InputStep(Step):
+class InputStep(_ChainStep):
     """``input: NAME`` -- work on a declared input (or an output made earlier) from here on."""
 
     kind = "input"
@@ -211,17 +225,8 @@ class InputStep(Step):
     def python(self) -> list[str]:
         return [f"df = frames[{self.name!r}]"]
 
-    def columns_out(self, columns_in: Schema) -> Schema:
-        return columns_in
 
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame
-
-    def to_python(self) -> list[str]:
-        return ["df"]
-
-
-class OutputStep(Step):
+class OutputStep(_ChainStep):
     """``output: NAME`` -- the current frame is an output of the flow (the chain goes on)."""
 
     kind = "output"
@@ -249,15 +254,6 @@ class OutputStep(Step):
     def python(self) -> list[str]:
         return [f"frames[{self.name!r}] = outputs[{self.name!r}] = df"]
 
-    def columns_out(self, columns_in: Schema) -> Schema:
-        return columns_in
-
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame
-
-    def to_python(self) -> list[str]:
-        return ["df"]
-
 
 class _SplitParams(_Params):
     fractions: dict[StrictStr, StrictFloat | StrictInt] = Field(min_length=2)
@@ -272,7 +268,7 @@ class _SplitParams(_Params):
         return self
 
 
-class SplitStep(Step):
+class SplitStep(_ChainStep):
     """``split: {fractions: {train: 0.8, test: 0.2}, stratify: [label], seed: 0}`` -- seeded
     (stratified) split into named outputs (:func:`mlyard.analysis.sampling.stratified_split`);
     the chain ends here (go on with ``input: train``)."""
@@ -318,12 +314,6 @@ class SplitStep(Step):
     def columns_out(self, columns_in: Schema) -> Schema:
         self.require(columns_in, list(self.p.stratify or []), "stratify")
         return columns_in
-
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame
-
-    def to_python(self) -> list[str]:
-        return ["df"]
 
 
 # -- column steps -------------------------------------------------------------------------------
@@ -741,11 +731,11 @@ class PandasStep(Step):
         return result
 
     def python(self) -> list[str]:
-        name = f"custom_step_{self.where.index}"
-        return [*pandas_function(self.code, name).splitlines(), f"df = {name}(df.copy())"]
+        return [*pandas_function(self.code, f"custom_step_{self.where.index}").splitlines(),
+                *super().python()]
 
-    def to_python(self) -> list[str]:  # pragma: no cover - python() is used
-        return ["df"]
+    def to_python(self) -> list[str]:
+        return [f"custom_step_{self.where.index}(df.copy())"]
 
 
 class _SqlParams(_Params):
