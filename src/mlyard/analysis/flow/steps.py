@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from mlyard.analysis.flow import recipes
+from mlyard.analysis.sampling import stratified_split
 from mlyard.errors import ValidationError
 
 #: A scalar parameter value (a filter's value, an impute constant, a mapping's key/value).
@@ -295,8 +296,6 @@ class SplitStep(_ChainStep):
         self._store(state, [schema] * len(self.p.fractions))
 
     def execute(self, state: ChainState) -> None:
-        from mlyard.analysis.sampling import stratified_split
-
         frame = self.current(state)
         self.columns_out(Schema(tuple(str(c) for c in frame.columns)))
         parts = stratified_split(frame, self.p.stratify, list(self.p.fractions.values()),
