@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlyard.analysis.bias import (BiasAnalysisConfig, FacetConfig, post_training_bias,
-                                  pre_training_bias, split_methods)
+from mlyard.analysis.bias import (
+    BiasAnalysisConfig,
+    FacetConfig,
+    post_training_bias,
+    pre_training_bias,
+    split_methods,
+)
 from mlyard.analysis.bias.counts import count_table
 from mlyard.analysis.bias.methods import resolve
 from mlyard.errors import ValidationError
@@ -202,9 +207,9 @@ def test_split_methods() -> None:
     assert split_methods("ci,DPL,dppl,DCAcc", post=True) == (["CI", "DPL"], ["DPPL", "DCA"])
     assert split_methods("CI,KL", post=True) == (["CI", "KL"], None)
     assert split_methods("DI", post=True) == (None, ["DI"])
-    with pytest.raises(ValidationError, match="unknown bias method 'XX'.*CI"):
+    with pytest.raises(ValidationError, match=r"unknown bias method 'XX'.*CI"):
         split_methods("CI,XX", post=False)
-    with pytest.raises(ValidationError, match="DI.*need predictions"):
+    with pytest.raises(ValidationError, match=r"DI.*need predictions"):
         split_methods("CI,DI", post=False)
     with pytest.raises(ValidationError, match="pre-training metric"):
         resolve(["CI"], "post")

@@ -13,8 +13,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mlyard.analysis.bias import (BiasAnalysisConfig, FacetConfig, post_training_bias,
-                                  pre_training_bias)
+from mlyard.analysis.bias import (
+    BiasAnalysisConfig,
+    FacetConfig,
+    post_training_bias,
+    pre_training_bias,
+)
 from mlyard.analysis.bias.clarify_json import value_as_float
 from tests.conftest import reviews_csv
 
