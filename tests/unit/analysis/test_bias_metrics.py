@@ -213,3 +213,28 @@ def test_split_methods() -> None:
         split_methods("CI,DI", post=False)
     with pytest.raises(ValidationError, match="pre-training metric"):
         resolve(["CI"], "post")
+
+
+def test_missing_facet_values_are_in_the_rest_only() -> None:
+    frame = pd.DataFrame({"f": ["x", "x", None, "y", "y"],
+                          "label": ["yes", "no", "yes", "no", "yes"]})
+    section = pre_training_bias(frame, _config())
+    assert [g["value_or_threshold"] for g in section["facets"]["f"]] == ["x", "y"]
+    # x: n_d = 2, the rest (y and the missing value) n_a = 3: CI = (3 - 2) / 5
+    assert _values(section)["CI"] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(("column", "given", "shown"), [
+    ([True, False] * 60, ["true"], "True"),
+    ([0, 1, 1] * 40, ["1.0"], "1"),
+    ([0.5, 1.5, 2.5] * 40, [1.5, 2.5], "1.5,2.5"),
+])
+def test_numeric_labels_match_given_text(column: list[object], given: list[object],
+                                         shown: str) -> None:
+    frame = pd.DataFrame({"f": ["x", "y", "y", "x"] * 30, "label": column})
+    section = pre_training_bias(frame, _config(label_values_or_threshold=given))
+    assert section["label_value_or_threshold"] == shown
+    expected = pd.Series(column).isin([True] if shown == "True" else
+                                      [float(v) for v in shown.split(",")])
+    dpl = expected[frame["f"] == "y"].mean() - expected[frame["f"] == "x"].mean()
+    assert _values(section)["DPL"] == pytest.approx(dpl)

@@ -61,7 +61,7 @@ class BiasAnalyzer(Analyzer[BiasAnalysisConfig]):
         if config.label in names:
             raise ValidationError(f"bias: the label {config.label!r} cannot also be a facet")
         label = label_spec(frame, config.label, config.label_values_or_threshold)
-        positive = label.positive(frame[config.label])
+        positive = label.rows if label.rows is not None else label.positive(frame[config.label])
         if not positive.any():
             raise ValidationError(f"label {config.label!r}: no row is positive for "
                                   f"{label.value_or_threshold}")

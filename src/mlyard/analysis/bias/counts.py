@@ -42,15 +42,17 @@ def count_table(codes: np.ndarray, n_codes: int, positive: np.ndarray,
     (``0 .. n_groups``, ``n_groups`` meaning none) and positive prediction in one pass."""
     slots_g = n_groups + 1 if group_codes is not None else 1
     slots_p = 2 if predicted is not None else 1
-    key = codes.astype(np.int64, copy=True)
-    key *= 2
-    key += positive
+    # key = ((code * 2 + label) * slots_g + group) * slots_p + pred, in few passes:
+    # code * stride, then the label's stride added where positive, and so on.
+    key = np.multiply(codes, 2 * slots_g * slots_p, dtype=np.int64)
+    np.add(key, slots_g * slots_p, out=key, where=positive)
     if group_codes is not None:
-        key *= slots_g
-        key += group_codes
+        if slots_p == 1:
+            key += group_codes
+        else:
+            key += np.multiply(group_codes, slots_p, dtype=np.int64)
     if predicted is not None:
-        key *= 2
-        key += predicted
+        np.add(key, 1, out=key, where=predicted)
     size = n_codes * 2 * slots_g * slots_p
     counts = np.bincount(key, minlength=size).reshape(n_codes, 2, slots_g, slots_p)
     return CountTable(counts, n_groups if group_codes is not None else 0)

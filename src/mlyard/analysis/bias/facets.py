@@ -77,6 +77,11 @@ def column_kind(series: pd.Series, values: Sequence[Any] | None,
         return "continuous"
     count = int(series.count())
     if pd.api.types.is_integer_dtype(dtype):
+        if uniques is None and isinstance(dtype, np.dtype) and count:
+            # At most max - min + 1 distinct values: often decides without hashing.
+            x = series.to_numpy()
+            if (int(x.max()) - int(x.min()) + 1) / count < UNIQUENESS_THRESHOLD:
+                return "categorical"
         distinct = len(uniques) if uniques is not None else int(series.nunique())
         return "continuous" if count and distinct / count >= UNIQUENESS_THRESHOLD else \
             "categorical"
@@ -161,6 +166,7 @@ class LabelSpec:
     kind: Kind
     values: list[Any]          # matched categorical values, or [threshold]
     value_or_threshold: str    # Clarify's ``label_value_or_threshold``
+    rows: np.ndarray | None = None   # the label column's positive rows, once computed
 
     def positive(self, series: pd.Series) -> np.ndarray:
         """A boolean array: which rows of ``series`` (the label or a prediction) are
@@ -168,6 +174,13 @@ class LabelSpec:
         if self.kind == "continuous":
             with np.errstate(invalid="ignore"):
                 return numeric(series) > float(self.values[0])
+        if _plain_numeric(series) and all(
+                isinstance(v, (int, float, np.number)) for v in self.values):
+            x = series.to_numpy()
+            out = np.zeros(len(x), dtype=bool)
+            for v in self.values:
+                out |= x == v
+            return out
         if isinstance(series.dtype, pd.CategoricalDtype):
             cats = pd.Index(series.cat.categories)
             wanted = [match_value(v, cats) for v in self.values]
@@ -189,6 +202,8 @@ def label_spec(frame: pd.DataFrame, column: str, values: Sequence[Any]) -> Label
         threshold = to_threshold(values[0], what)
         return LabelSpec(column, kind, [threshold],
                          interval_text(threshold, _numeric_max(series)))
+    if _plain_numeric(series):
+        return _numeric_label(series, column, values, what)
     uniques = pd.Index(pd.unique(series.dropna()))
     matched = []
     for v in values:
@@ -196,7 +211,49 @@ def label_spec(frame: pd.DataFrame, column: str, values: Sequence[Any]) -> Label
         if not found:
             raise ValidationError(_missing_value(what, v, uniques, series))
         matched.append(value)
-    return LabelSpec(column, kind, matched, ",".join(map(str, matched)))
+    spec = LabelSpec(column, kind, matched, ",".join(map(str, matched)))
+    spec.rows = spec.positive(series)
+    return spec
+
+
+def _plain_numeric(series: pd.Series) -> bool:
+    """A numpy bool/int/float column (no extension dtype)."""
+    return isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf"
+
+
+def _as_number(value: Any, dtype: np.dtype) -> Any:
+    """``value`` as a value of a numpy bool/int/float column, or None if it cannot be one."""
+    if dtype.kind == "b":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        text = str(value).strip().lower()
+        return {"true": True, "1": True, "false": False, "0": False}.get(text)
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        return None
+    if dtype.kind in "iu":
+        return int(number) if number.is_integer() else None
+    return number
+
+
+def _numeric_label(series: pd.Series, column: str, values: Sequence[Any],
+                   what: str) -> LabelSpec:
+    """A categorical numeric label without hashing the column: each value compared."""
+    x = series.to_numpy()
+    rows = np.zeros(len(x), dtype=bool)
+    matched = []
+    for v in values:
+        number = _as_number(v, np.dtype(series.dtype))
+        hit = (x == number) if number is not None else None
+        if hit is None or not hit.any():
+            uniques = pd.Index(pd.unique(series.dropna()))
+            raise ValidationError(_missing_value(what, v, uniques, series))
+        rows |= hit
+        matched.append(number)
+    return LabelSpec(column, "categorical", matched, ",".join(map(str, matched)), rows)
 
 
 def _missing_value(what: str, value: Any, uniques: pd.Index, series: pd.Series) -> str:
@@ -219,7 +276,7 @@ class FacetSpec:
 
     name: str
     kind: Kind
-    codes: np.ndarray                      # int64, 0 .. n_codes-1
+    codes: np.ndarray                      # integers, 0 .. n_codes-1
     n_codes: int
     groups: list[tuple[str, np.ndarray]]   # (value_or_threshold, sensitive mask over codes)
     sensitive: np.ndarray | None = None    # continuous: the row mask (values > threshold)
@@ -252,7 +309,9 @@ def facet_spec(frame: pd.DataFrame, name: str,
     what = f"facet {name!r}"
     given = list(values) if values else None
     raw_codes, uniques = encode(series)
-    present_counts = np.bincount(raw_codes[raw_codes >= 0], minlength=len(uniques))
+    missing = bool((raw_codes < 0).any())
+    present_counts = np.bincount(raw_codes[raw_codes >= 0] if missing else raw_codes,
+                                 minlength=len(uniques))
     kind = column_kind(series, given, uniques if not isinstance(
         series.dtype, pd.CategoricalDtype) else None)
     if kind == "continuous":
@@ -273,8 +332,7 @@ def facet_spec(frame: pd.DataFrame, name: str,
         raise ValidationError(f"{what} has {n_present} distinct value(s) {only}: a facet needs "
                               "at least two to compare")
     n_codes = len(uniques) + 1          # the last code holds the missing values
-    codes = raw_codes.astype(np.int64, copy=True)
-    codes[codes < 0] = len(uniques)
+    codes = np.where(raw_codes < 0, len(uniques), raw_codes) if missing else raw_codes
     if given is None:
         groups = []
         for code in _appearance_order(raw_codes, present_counts > 0):
@@ -307,6 +365,5 @@ class GroupSpec:
 def group_spec(frame: pd.DataFrame, name: str) -> GroupSpec:
     """The :class:`GroupSpec` of column ``name``."""
     raw, uniques = encode(frame[name], sort=True)
-    codes = raw.astype(np.int64, copy=True)
-    codes[codes < 0] = len(uniques)
+    codes = np.where(raw < 0, len(uniques), raw) if (raw < 0).any() else raw
     return GroupSpec(name, codes, len(uniques))

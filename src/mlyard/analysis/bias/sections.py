@@ -49,7 +49,7 @@ def _prepare(frame: pd.DataFrame, config: BiasAnalysisConfig,
         columns.append(config.group_name)
     check_columns(frame, columns, "bias analysis")
     label = label_spec(frame, config.label, config.label_values_or_threshold)
-    positive = label.positive(frame[config.label])
+    positive = label.rows if label.rows is not None else label.positive(frame[config.label])
     group = group_spec(frame, config.group_name) if config.group_name else None
     return label, positive, group
 
