@@ -246,7 +246,7 @@ def _numeric_label(series: pd.Series, column: str, values: Sequence[Any],
     rows = np.zeros(len(x), dtype=bool)
     matched = []
     for v in values:
-        number = _as_number(v, np.dtype(series.dtype))
+        number = _as_number(v, x.dtype)
         hit = (x == number) if number is not None else None
         if hit is None or not hit.any():
             uniques = pd.Index(pd.unique(series.dropna()))
