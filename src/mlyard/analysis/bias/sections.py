@@ -5,6 +5,10 @@ Per facet, the rows are counted once (:func:`mlyard.analysis.bias.counts.count_t
 every group's metrics are read off the table; only FT goes back to the rows (its k-NN
 needs the features). Groups are listed in the order in which their values first appear in
 the data and metrics sorted by name, as Clarify lists them.
+
+One deliberate difference from ``smclarify``: when no prediction is positive it refuses the
+whole post-training report; mlyard computes it (every metric is defined for that case, and
+a model that never predicts the positive outcome is exactly what the report should show).
 """
 
 from __future__ import annotations
