@@ -238,3 +238,12 @@ def test_numeric_labels_match_given_text(column: list[object], given: list[objec
                                       [float(v) for v in shown.split(",")])
     dpl = expected[frame["f"] == "y"].mean() - expected[frame["f"] == "x"].mean()
     assert _values(section)["DPL"] == pytest.approx(dpl)
+
+
+def test_no_positive_prediction_still_reports() -> None:
+    # smclarify refuses this report; mlyard computes it: DPPL = 0 - 0, DI = 0/0 = 0.
+    frame = FRAME.assign(pred="no")
+    config = _config(pre_training_methods=None, post_training_methods=["DPPL", "DI", "RD"],
+                     predicted_label="pred")
+    v = _values(post_training_bias(frame, config))
+    assert v == {"DI": 0.0, "DPPL": 0.0, "RD": 0.0}

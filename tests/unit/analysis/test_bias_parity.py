@@ -102,7 +102,8 @@ def _cfg(label_values: list[Any], facet: FacetConfig, **kw: Any) -> BiasAnalysis
 def test_pre_training_matches_smclarify(frame: pd.DataFrame, positive: list[str],
                                         chosen: list[str] | None) -> None:
     present = set(frame["facet"].astype(object))
-    assume(len(present) >= 2 and frame["label"].isin(positive).any())
+    # mlyard refuses a label value that does not occur (a typo, most likely)
+    assume(len(present) >= 2 and set(positive) <= set(frame["label"]))
     assume(chosen is None or set(chosen) <= present)
     ours = pre_training_bias(frame, _cfg(positive, FacetConfig(
         name="facet", values_or_threshold=chosen)))
@@ -120,7 +121,8 @@ def test_pre_training_matches_smclarify(frame: pd.DataFrame, positive: list[str]
 @given(frame=frames(), positive=st.sampled_from([["yes"], ["yes", "maybe"]]))
 def test_post_training_matches_smclarify(frame: pd.DataFrame, positive: list[str]) -> None:
     present = set(frame["facet"].astype(object))
-    assume(len(present) >= 2 and frame["label"].isin(positive).any())
+    # mlyard refuses a label value that does not occur (a typo, most likely)
+    assume(len(present) >= 2 and set(positive) <= set(frame["label"]))
     assume(frame["pred"].isin(positive).any())   # smclarify refuses all-negative predictions
     data = frame.drop(columns=["group"]).assign(facet=frame["facet"])
     config = BiasAnalysisConfig(label="label", label_values_or_threshold=positive,
