@@ -143,6 +143,7 @@ def test_a_model_without_probabilities_is_refused(model) -> None:  # type: ignor
     ({"text_column": "review", "label": "nope"}, r"\['nope'\]"),
     ({"text_column": "review", "language": "japanese"}, "language 'japanese'"),
     ({"text_column": "review", "baseline": [["a", "b"]]}, "a text baseline is one row"),
+    ({"text_column": "review", "features": ["stars"]}, "not both"),
 ])
 def test_bad_text_input_is_refused(config, message, tmodel) -> None:  # type: ignore[no-untyped-def]
     inputs = AnalysisInputs(frames={"data": text_frame()}, model=tmodel)

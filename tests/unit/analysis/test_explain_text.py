@@ -85,6 +85,16 @@ def test_explain_text_on_a_frame_with_a_baseline_text(model) -> None:  # type: i
         np.testing.assert_allclose(a.values, b.values)
 
 
+def test_log_odds_explanations_add_up(model) -> None:  # type: ignore[no-untyped-def]
+    texts, _ = corpus(3, seed=11)
+    exp = explain_texts([*texts, "nice"], model, use_logit=True, max_evals=100)
+    for rec in exp.records:
+        p = np.clip(model.clf.predict_proba([rec.text])[0], 1e-7, 1 - 1e-7)
+        np.testing.assert_allclose(rec.prediction, np.log(p / (1 - p)), atol=1e-6)
+        np.testing.assert_allclose(rec.base + rec.values.sum(axis=0), rec.prediction,
+                                   atol=1e-6)
+
+
 def test_language_is_checked() -> None:
     assert check_language("English") == "english"
     assert check_language("en") == "english"

@@ -69,6 +69,12 @@ class ExplainAnalyzer(Analyzer[ExplainAnalysisConfig]):
             raise ValidationError("explain: the data has no rows")
         if config.label is not None:
             check_columns(frame, [config.label], "explain label")
+        if config.use_logit and model.task == "regression":
+            raise ValidationError(f"explain: use_logit needs a classifier; model {name} is a "
+                                  "regressor")
+        if config.text_column is not None and config.features is not None:
+            raise ValidationError("explain: give features (a tabular explanation) or "
+                                  "text_column (a text explanation), not both")
         if config.text_column is not None:
             self._check_text(config, frame, model, name)
         else:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mlyard.errors import MlyardError, ValidationError
+from mlyard.errors import ValidationError
 from mlyard.models.base import LoadedModel
 
 #: Probabilities are clipped into [EPS, 1 - EPS] before a logit link.
@@ -140,7 +140,7 @@ class ModelFunction:
             return self.predict_keys(list(keys))
         except ValidationError:
             raise
-        except (MlyardError, Exception) as exc:
+        except Exception as exc:
             raise ValidationError(f"model {self.name} failed on a probe of {len(keys)} "
                                   f"record(s): {type(exc).__name__}: {exc}") from None
 

@@ -292,7 +292,8 @@ def explain_texts(texts: list[str], model: LoadedModel, *, name: str = "model",
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        explainer = _partition_class()(fn, masker, link=link, output_names=fn.outputs)
+        explainer = _partition_class()(fn, masker, link=link, linearize_link=False,
+                                        output_names=fn.outputs)
     started = time.perf_counter()
     records: list[TextRecord] = []
     n = len(texts)
