@@ -9,7 +9,7 @@ import pytest
 
 from mlyard.analysis.explain import ExplainAnalysisConfig, explain_tabular
 from mlyard.analysis.explain.tabular import aggregate, default_baseline
-from tests.unit.analysis.explain_models import tabular_data, tabular_model
+from tests.unit.analysis.explain_models import SklearnModel, tabular_data, tabular_model
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 
@@ -88,3 +88,30 @@ def test_sampling_is_seeded() -> None:
     b = explain_tabular(data, model, ExplainAnalysisConfig(label="y", max_records=5, seed=3))
     assert a.index == b.index and len(a.index) == 5 and a.index == sorted(a.index)
     np.testing.assert_allclose(a.values, b.values)
+
+
+class MixedModel(SklearnModel):
+    """p(1) = sigmoid(x + 2 * [color == "red"]): takes rows of a number and a string."""
+
+    def __init__(self) -> None:
+        super().__init__(None, ["0", "1"])
+
+    def predict_proba(self, instances):  # type: ignore[no-untyped-def]
+        self.calls.append(len(instances))
+        z = np.array([float(x) + 2.0 * (c == "red") for x, c in instances])
+        p = 1 / (1 + np.exp(-z))
+        return np.column_stack([1 - p, p])
+
+
+def test_non_numeric_features_with_a_model_that_takes_them() -> None:
+    data = pd.DataFrame({"x": [0.5, -1.0, 2.0, 0.0, 1.0],
+                         "color": pd.array(["red", "blue", "blue", "red", "red"], dtype="str")})
+    model = MixedModel()
+    exp = explain_tabular(data, model, ExplainAnalysisConfig())
+    assert exp.features == ["x", "color"]
+    np.testing.assert_allclose(exp.values.sum(axis=1) + exp.expected_value, exp.predictions,
+                               atol=1e-6)
+    # the baseline is the median x (0.5) and the mode colour (red): blue records lose
+    blue = data["color"] == "blue"
+    assert (exp.values[blue.to_numpy(), 1, 1] < 0).all()
+    assert np.allclose(exp.values[~blue.to_numpy(), 1, 1], 0.0)
