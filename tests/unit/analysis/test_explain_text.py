@@ -133,3 +133,17 @@ def test_blazingtext_model_is_explained_by_its_class_words(tmp_path) -> None:  #
     food_top = {u for u, _, mean, _ in exp.top_tokens(exp.outputs.index("food"), 4)
                 if mean > 0}
     assert {"pizza", "chef"} <= food_top
+
+
+def test_linear_clustering_is_shaps_clustering() -> None:
+    from mlyard.analysis.explain._shap import import_shap
+    from mlyard.analysis.explain.text import SPLIT_PATTERNS, RegexTokenizer, _masker_class
+
+    shap = import_shap()
+    texts = ["I love this (really) dress, but it's too long! Won't keep it.",
+             "Soft fabric and nice color; the size runs small... returned it?",
+             " ".join(corpus(1, seed=2)[0]) * 3, "a b", "don't (stop) [now] , ok"]
+    for text in texts:
+        ours = _masker_class()(RegexTokenizer(SPLIT_PATTERNS["token"]), "")
+        theirs = shap.maskers.Text(RegexTokenizer(SPLIT_PATTERNS["token"]), mask_token="mask")
+        np.testing.assert_array_equal(ours.clustering(text), theirs.clustering(text))
