@@ -2,8 +2,9 @@
 
 A BlazingText sentiment model is trained in-process on the course's reviews (22,626 rows,
 3 classes; a few seconds; one thread, so the model and the figures repeat run to run:
-Hogwild on two threads gives a slightly different model each time), then 1,000 reviews (a seeded sample) are explained at token
-level with 500 model evaluations per review on both sides:
+Hogwild on two threads gives a slightly different model each time), then 1,000 reviews
+(a seeded sample) are explained at token level with 500 model evaluations per review on
+both sides:
 
 * **mlyard**: :func:`mlyard.analysis.explain.explain_texts` (shap's Partition explainer with
   batched, de-duplicated model calls, a faster masker and dense cluster masks; masked tokens
