@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from mlyard.analysis.explain import ExplainAnalysisConfig, explain_tabular
-from mlyard.analysis.explain.tabular import aggregate, default_baseline
+from mlyard.analysis.explain.common import aggregate
+from mlyard.analysis.explain.tabular import default_baseline
 from tests.unit.analysis.explain_models import SklearnModel, tabular_data, tabular_model
 
 FEATURES = ["x0", "x1", "x2", "x3"]

@@ -19,9 +19,16 @@ import pandas as pd
 
 from mlyard.analysis.base import AnalysisInputs, Analyzer, Progress, no_progress
 from mlyard.analysis.data import check_columns
-from mlyard.analysis.explain import clarify_json, report
+from mlyard.analysis.explain.clarify_json import (
+    analysis_document,
+    tabular_analysis,
+    tabular_out_frame,
+    text_analysis,
+    text_out_frame,
+)
 from mlyard.analysis.explain.config import ExplainAnalysisConfig
 from mlyard.analysis.explain.model_fn import TabularFunction, TextFunction
+from mlyard.analysis.explain.report import tabular_report, text_report
 from mlyard.analysis.explain.tabular import (
     explain_tabular,
     feature_columns,
@@ -139,9 +146,9 @@ class ExplainAnalyzer(Analyzer[ExplainAnalysisConfig]):
                 "method": "partition (shap.maskers.Text)", "granularity": texp.granularity,
                 "language": texp.language, "max_evals": texp.max_evals,
                 "model_calls": texp.model_calls, "model_rows": texp.model_rows})
-            explanations = clarify_json.text_analysis(texp, config.max_top_tokens)
-            local = clarify_json.text_out_frame(texp)
-            page = report.text_report(texp, about)
+            explanations = text_analysis(texp, config.max_top_tokens)
+            local = text_out_frame(texp)
+            page = text_report(texp, about)
             top = [{"token": u, "label": texp.outputs[k], "value": a, "mean_shap": m}
                    for k in range(len(texp.outputs))
                    for u, a, m, _ in texp.top_tokens(k, SUMMARY_TOP)]
@@ -152,16 +159,16 @@ class ExplainAnalyzer(Analyzer[ExplainAnalysisConfig]):
                 "method": "kernel_shap", "num_samples": exp.num_samples,
                 "features": exp.features, "model_calls": exp.model_calls,
                 "model_rows": exp.model_rows})
-            explanations = clarify_json.tabular_analysis(exp)
-            local = clarify_json.tabular_out_frame(exp)
-            page = report.tabular_report(exp, about)
+            explanations = tabular_analysis(exp)
+            local = tabular_out_frame(exp)
+            page = tabular_report(exp, about)
             top = [{"feature": f, "label": label, "value": v}
                    for k, label in enumerate(exp.outputs)
                    for f, v in list(exp.global_values(k).items())[:SUMMARY_TOP]]
             n = len(exp.index)
         files = ["analysis.json", "report.html"]
         write_json(out_dir / "analysis.json",
-                   jsonable(clarify_json.analysis_document(explanations, about)))
+                   jsonable(analysis_document(explanations, about)))
         if config.save_local_shap_values:
             (out_dir / "explanations_shap").mkdir(exist_ok=True)
             local.to_csv(out_dir / "explanations_shap" / "out.csv", index=False)

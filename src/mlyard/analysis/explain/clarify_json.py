@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from mlyard.analysis.explain.tabular import TabularExplanation, aggregate
+from mlyard.analysis.explain.common import aggregate
+from mlyard.analysis.explain.tabular import TabularExplanation
 from mlyard.analysis.explain.text import TextExplanation
 
 VERSION = "1.0"

@@ -1,9 +1,9 @@
-"""Kernel SHAP explanations of any model over tabular features, and the aggregations shared
-with text explanations.
+"""Kernel SHAP explanations of any model over tabular features.
 
 shap's :class:`~shap.KernelExplainer` does the estimation; the model is called through
 :class:`~mlyard.analysis.explain.model_fn.TabularFunction` (distinct rows only, at most
-``batch_size`` a call). The baseline is Clarify's: the rows given, or else a summary of the
+``batch_size`` a call; each chunk's records predicted in one call ahead, as Kernel SHAP asks
+for each record by itself). The baseline is Clarify's: the rows given, or else a summary of the
 data: shap's k-means summary (weighted cluster centres rounded to observed values) when every
 feature is numeric, one row of per-column medians (numeric) and modes (other types)
 otherwise.
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mlyard.analysis.base import Progress, no_progress
+from mlyard.analysis.explain.common import aggregate, sample_records, seeded
 from mlyard.analysis.explain.config import ExplainAnalysisConfig
 from mlyard.analysis.explain.model_fn import TabularFunction
 from mlyard.errors import ValidationError
@@ -29,28 +30,6 @@ if TYPE_CHECKING:
 
 #: Cluster centres of the default k-means baseline.
 KMEANS_CLUSTERS = 10
-
-
-def aggregate(values: np.ndarray, method: str) -> float:
-    """Clarify's global aggregation of local SHAP values: ``mean_abs`` (mean of absolute
-    values), ``median`` (median of the values) or ``mean_sq`` (mean of squares)."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return 0.0
-    if method == "mean_abs":
-        return float(np.abs(values).mean())
-    if method == "median":
-        return float(np.median(values))
-    if method == "mean_sq":
-        return float(np.square(values).mean())
-    raise ValidationError(f"unknown agg_method {method!r}; one of mean_abs, median, mean_sq")
-
-
-def sample_records(frame: pd.DataFrame, max_records: int | None, seed: int) -> pd.DataFrame:
-    """``frame``, or a seeded sample of ``max_records`` of its rows (in data order)."""
-    if max_records is None or len(frame) <= max_records:
-        return frame
-    return frame.sample(n=max_records, random_state=seed).sort_index()
 
 
 def feature_columns(frame: pd.DataFrame, config: ExplainAnalysisConfig) -> list[str]:
@@ -88,7 +67,7 @@ def default_baseline(frame: pd.DataFrame, features: list[str], seed: int) -> Any
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                with _seeded(seed):
+                with seeded(seed):
                     return shap.kmeans(X, k)
         return np.nanmedian(X, axis=0, keepdims=True) if len(X) else X[:1]
     row: list[Any] = []
@@ -100,12 +79,6 @@ def default_baseline(frame: pd.DataFrame, features: list[str], seed: int) -> Any
             mode = col.mode(dropna=True)
             row.append(mode.iloc[0] if len(mode) else None)
     return np.array([row], dtype=object)
-
-
-def _seeded(seed: int) -> Any:
-    from mlyard.analysis.explain.text import seeded
-
-    return seeded(seed)
 
 
 @dataclass
@@ -162,7 +135,7 @@ def explain_tabular(frame: pd.DataFrame, model: LoadedModel,
     nsamples: int | str = config.num_samples if config.num_samples is not None else "auto"
     parts: list[np.ndarray] = []
     raw_parts: list[np.ndarray] = []
-    with _seeded(config.seed), warnings.catch_warnings():
+    with seeded(config.seed), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         explainer = shap.KernelExplainer(fn, background, link=link, feature_names=features)

@@ -35,20 +35,18 @@ import re
 import time
 import warnings
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlyard.analysis.base import Progress, no_progress
+from mlyard.analysis.explain.common import aggregate, sample_records, seeded
 from mlyard.analysis.explain.config import ExplainAnalysisConfig, Granularity
 from mlyard.analysis.explain.model_fn import TextFunction
 from mlyard.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import pandas as pd
 
     from mlyard.models.base import LoadedModel
@@ -237,17 +235,6 @@ def _partition_class() -> type:
     return _DensePartition
 
 
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Seed numpy's global generator (shap's explainers draw from it) and restore it."""
-    state = np.random.get_state()
-    np.random.seed(seed % (2**32))
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
-
-
 @dataclass
 class TextRecord:
     """One record's explanation: its units' segments (the text cut as the masker cuts it),
@@ -307,8 +294,6 @@ class TextExplanation:
                    ) -> list[tuple[str, float, float, int]]:
         """The ``k`` units with the largest aggregate (``agg_method``) for ``output``:
         ``(unit, aggregate, mean signed SHAP, occurrences)``, largest first."""
-        from mlyard.analysis.explain.tabular import aggregate
-
         method = method or self.agg_method
         rows = [(key, aggregate(v, method), float(v.mean()), int(v.size))
                 for key, v in self.token_table(output).items()]
@@ -397,8 +382,6 @@ def explain_text(frame: pd.DataFrame, model: LoadedModel,
                  progress: Progress = no_progress) -> TextExplanation:
     """Explain ``config.text_column`` of ``frame`` (at most ``max_records`` rows, a seeded
     sample) with the settings of ``config``; a missing text is explained as ``""``."""
-    from mlyard.analysis.explain.tabular import sample_records
-
     column = config.text_column
     if column is None:
         raise ValidationError("explain_text needs a text_column")
