@@ -90,6 +90,9 @@ def text_report(exp: TextExplanation, about: dict[str, Any], top: int = TOP_BARS
             bar_chart([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
                       f"label {label}", f"{exp.agg_method} SHAP value"),
             f"top units for label {label}"))
+        sections.append(html.note(f"bar length: {exp.agg_method} of the unit's SHAP values "
+                                  "over its occurrences; red: the unit raises this output on "
+                                  "average, blue: lowers it"))
         sections.append(html.table(
             [exp.granularity, exp.agg_method, "mean SHAP", "occurrences"],
             [[html.escape(u), cell(a), cell(m), cell(c)] for u, a, m, c in rows]))
