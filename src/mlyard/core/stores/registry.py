@@ -28,7 +28,6 @@ BUILTINS: dict[str, str] = {
     "rules": "mlyard.training.rule_store_sql:SqlRuleStore",
     "trials": "mlyard.tuning.store_sql:SqlTrialStore",
     "tokens": "mlyard.serving.token_store_sql:SqlTokenStore",
-    "analyses": "mlyard.analysis.store_sql:SqlAnalysisStore",
 }
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,127}")
