@@ -84,7 +84,7 @@ def test_post_training_through_a_model_in_batches(tmp_path: Path) -> None:
     assert analyzer.needs_model(config)
     inputs = AnalysisInputs(frames={"data": frame}, model=model, model_name="bt-1")
     analyzer.run(config, inputs, tmp_path)
-    assert model.batches == [300, 300, 300, 100]
+    assert model.batches == [4, 300, 300, 300, 100]   # check's probe, then the batches
     analysis = json.loads((tmp_path / "analysis.json").read_text())
     post = analysis["post_training_bias_metrics"]
     # Same numbers as the plain function given the labels the model means ("1" -> 1).
@@ -170,3 +170,35 @@ def test_model_labels_that_are_all_positive_refuse_a_threshold() -> None:
     with pytest.raises(ValidationError, match="both sides"):
         BiasAnalyzer().predictions(config, AnalysisInputs(frames={"data": _frame()},
                                                           model=OneSided()))
+
+
+class StringsOnly(WordModel):
+    """A text model that, like BlazingText, refuses anything but strings."""
+
+    def predict_proba(self, instances: Sequence[Any]) -> np.ndarray:
+        if not all(isinstance(t, str) for t in instances):
+            raise ValidationError("predicts from strings")
+        return super().predict_proba(instances)
+
+
+def test_a_text_model_gets_the_one_free_text_column_by_default(tmp_path: Path) -> None:
+    frame = _frame(n=100)
+    model = StringsOnly()
+    config = BiasAnalysisConfig(label="sentiment", label_values_or_threshold=[1],
+                                facets=[FacetConfig(name="category")],
+                                post_training_methods="all")
+    inputs = AnalysisInputs(frames={"data": frame}, model=model, model_name="bt-1")
+    BiasAnalyzer().run(config, inputs, tmp_path)   # review_body: the only 3-word column
+    assert model.batches[-1] == 100
+
+
+def test_a_model_that_cannot_take_the_rows_is_refused_by_check() -> None:
+    frame = _frame(n=100).assign(notes=lambda f: f["review_body"])  # two text columns
+    model = StringsOnly()
+    config = BiasAnalysisConfig(label="sentiment", label_values_or_threshold=[1],
+                                facets=[FacetConfig(name="category")],
+                                post_training_methods="all")
+    inputs = AnalysisInputs(frames={"data": frame}, model=model, model_name="bt-1")
+    with pytest.raises(ValidationError, match=r"bt-1 cannot predict .*--text-column"):
+        BiasAnalyzer().check(config, inputs)
+    assert model.batches == []    # only the 4-row probe was tried, and refused

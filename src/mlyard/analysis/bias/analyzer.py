@@ -82,6 +82,21 @@ class BiasAnalyzer(Analyzer[BiasAnalysisConfig]):
         if self.needs_model(config) and inputs.model is None and inputs.model_name is None:
             raise ValidationError("post-training bias needs predictions: a model (--model NAME) "
                                   "or a predicted_label column")
+        if self.needs_model(config) and inputs.model is not None:
+            self._probe(config, inputs)
+
+    def _probe(self, config: BiasAnalysisConfig, inputs: AnalysisInputs) -> None:
+        """Call the model on the first rows, so that inputs it cannot take are refused before
+        a job is created rather than after the pre-training stage ran."""
+        head = AnalysisInputs(frames={"data": inputs.frame().head(4)}, model=inputs.model,
+                              model_name=inputs.model_name)
+        try:
+            self.predictions(config, head)
+        except Exception as exc:
+            name = inputs.model_name or "the model"
+            raise ValidationError(
+                f"bias: {name} cannot predict the data's first rows ({exc}); name its input "
+                "with text_column (--text-column) or features (--features)") from None
 
     def predictions(self, config: BiasAnalysisConfig, inputs: AnalysisInputs,
                     progress: Progress = no_progress) -> np.ndarray:
@@ -93,6 +108,8 @@ class BiasAnalyzer(Analyzer[BiasAnalysisConfig]):
         skip = {config.label}
         if config.group_name:
             skip.add(config.group_name)
+        if config.predicted_label:
+            skip.add(config.predicted_label)
         instances = model_inputs(frame, config.text_column, config.features, skip)
         values = pd.Index(pd.unique(frame[config.label].dropna()))
         return predict_labels(model, instances, label, values, batch_size=config.batch_size,

@@ -27,10 +27,28 @@ if TYPE_CHECKING:
 LABEL_PREFIX = "__label__"
 
 
+def is_text(series: pd.Series) -> bool:
+    """A string column whose values average at least 3 words (free text, not categories)."""
+    if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+        return False
+    sample = series.dropna().astype(str).head(1000)
+    return len(sample) > 0 and float(sample.str.split().str.len().mean()) >= 3.0
+
+
+def default_text_column(frame: pd.DataFrame, skip: set[str]) -> str | None:
+    """The one free-text column outside ``skip``, if there is exactly one: what a text model
+    (BlazingText, BERT) is called on when neither ``text_column`` nor ``features`` is given."""
+    found = [str(c) for c in frame.columns if c not in skip and is_text(frame[c])]
+    return found[0] if len(found) == 1 else None
+
+
 def model_inputs(frame: pd.DataFrame, text_column: str | None,
                  features: list[str] | None, skip: set[str]) -> list[Any]:
     """What the model is called on: the text column's strings, or one list per row of the
-    feature columns (default: every column but those in ``skip``)."""
+    feature columns. With neither given: the data's one free-text column if it has exactly
+    one (:func:`default_text_column`), else every column but those in ``skip``."""
+    if not text_column and not features:
+        text_column = default_text_column(frame, skip)
     if text_column:
         return [str(x) for x in frame[text_column].tolist()]
     columns = features or [c for c in frame.columns if c not in skip]
