@@ -29,6 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from mlyard.analysis.profile.text import word_counts
+
 Kind = Literal["numeric", "categorical", "text", "datetime", "boolean"]
 KINDS: tuple[Kind, ...] = ("numeric", "categorical", "text", "datetime", "boolean")
 
@@ -130,7 +132,7 @@ def infer(series: pd.Series, text: bool | None = None) -> Inferred:
                     return Inferred("categorical", series)  # mixed time zones
                 return Inferred("datetime", values, len(non_null) - good)
     if text is None:
-        words = stripped.str.count(r"\S+").mean()
+        words = float(word_counts(stripped).mean())
         distinct = non_null.nunique() / len(non_null)
         if words >= TEXT_MIN_WORDS and distinct >= TEXT_MIN_DISTINCT:
             return Inferred("text", series)
