@@ -146,13 +146,15 @@ def histogram(values: np.ndarray, bins: int = HIST_BINS) -> dict[str, list[float
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
 
 
-def text_stats(series: pd.Series, top_k: int, counts: TokenCounts | None) -> dict[str, Any]:
+def text_stats(series: pd.Series, top_k: int, counts: TokenCounts | None,
+               words: np.ndarray | None = None) -> dict[str, Any]:
     """Length, vocabulary and top-token statistics of a text column's non-missing values
-    (``counts``: its :func:`token_counts`)."""
+    (``counts``: its :func:`token_counts`; ``words``: its :func:`word_counts` if known)."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     texts = series.dropna().astype(str)
-    words = word_counts(texts)
+    if words is None or words.size != len(texts):
+        words = word_counts(texts)
     chars = texts.str.len().to_numpy(dtype=np.float64)
     out: dict[str, Any] = {
         "words": _summary(words), "characters": _summary(chars),
