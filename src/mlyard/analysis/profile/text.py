@@ -185,9 +185,10 @@ def fold_matrices(counts: TokenCounts, mask: np.ndarray, train: np.ndarray,
     rows) if ``tfidf``. None when no token qualifies."""
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    rows = counts.matrix[mask]
+    rows = counts.matrix if mask.all() else counts.matrix[mask]
     a, b = rows[train], rows[test]
-    doc_freq = np.asarray((a > 0).sum(axis=0)).ravel()
+    # Rows of a canonical CSR matrix hold each column once, with a positive count.
+    doc_freq = np.bincount(a.indices, minlength=a.shape[1])
     keep = np.flatnonzero(doc_freq >= 2)
     if keep.size == 0:
         return None
