@@ -50,7 +50,7 @@ print(json.dumps({"seconds": seconds, "html_bytes": len(html),
 MLYARD_COMPUTES = ("types, missing/invalid/distinct counts, histograms, top values, text "
                    "statistics (words, characters, vocabulary, top tokens), duplicate rows, "
                    "Pearson/Spearman, Cramér's V, class balance, counts by category and "
-                   "label, one-feature leakage (3-fold), HTML with charts")
+                   "label, one-feature leakage (3-fold), HTML with inline SVG charts")
 YDATA_COMPUTES = ("minimal mode: types, per-column statistics, histograms, value counts, "
                   "missing counts, duplicate rows, HTML; no correlations, interactions, "
                   "target, leakage or model")

@@ -87,6 +87,29 @@ def test_text_statistics() -> None:
     assert "the" not in [t["token"] for t in stats["top_tokens_no_stop_words"]]
 
 
+@pytest.mark.parametrize("texts", [
+    ["The dress runs small", "love the dress", None, "", "dress dress"],
+    ["Ünïcode ΣΑΣ straße İstanbul x_y 12 ab\x00cd", "a b c", "dé-jà vu, déjà!", "\n\tz9 9z"],
+    [f"{w} {v} {w}" for w in WORDS for v in WORDS[::-1]] + [None] * 3,
+])
+def test_token_counts_match_count_vectorizer(texts: list[str | None]) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    series = pd.Series(texts)
+    counts = token_counts(series)
+    assert counts is not None
+    vectorizer = CountVectorizer(ngram_range=(1, 2), dtype=np.float32)
+    expected = vectorizer.fit_transform(series.fillna("").astype(str).to_numpy(dtype=object))
+    assert list(counts.names) == list(vectorizer.get_feature_names_out())
+    assert counts.matrix.shape == expected.shape
+    assert (counts.matrix != expected).nnz == 0
+    assert list(counts.vocabulary) == [n for n in counts.names if " " not in n]
+
+
+def test_token_counts_without_tokens() -> None:
+    assert token_counts(pd.Series(["a b", None, "!", "\x00"])) is None
+
+
 def test_sampling_states_its_size() -> None:
     frame = pd.DataFrame({"x": np.arange(1000.0), "y": RNG.choice(["a", "b"], size=1000)})
     summary = profile_frame(frame, ProfileConfig(sample_size=100, seed=3, quick_model=False))

@@ -99,7 +99,7 @@ def test_analyzer_writes_a_self_contained_escaped_report(tmp_path: Path) -> None
     assert "<script" not in html.lower() and "<b>col</b>" not in html
     assert "&lt;script&gt;" in html
     assert not re.search(r"""(src|href)\s*=\s*['"]?\s*(https?:)?//""", html, re.IGNORECASE)
-    assert html.count("data:image/png;base64,") >= 7
+    assert html.count("<svg ") >= 7 and "data:image" not in html
     assert "150 of 200 rows" in html
     for section in ("Overview", "Target leakage", "Quick model", "Correlations",
                     "counts of color by label"):
@@ -141,3 +141,19 @@ def test_single_class_target_skips_the_model() -> None:
     assert summary["target"]["class_counts"] == {"a": 20}
     assert summary["quick_model"] is None and summary["leakage"] is None
     assert any("single class" in n for n in summary["notes"])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quick_model_scores_equal_scikit_learn(seed: int) -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from mlyard.analysis.profile.quick_model import _scores
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, size=200)
+    pred = np.where(rng.random(200) < 0.6, y, rng.integers(0, 3 + seed, size=200))
+    for p in (pred, np.zeros(200, dtype=np.int64)):  # the second predicts a single class
+        got = _scores(y, p, "classification")
+        assert got["macro_f1"] == pytest.approx(f1_score(y, p, average="macro",
+                                                         zero_division=0), abs=1e-12)
+        assert got["accuracy"] == pytest.approx(accuracy_score(y, p), abs=1e-12)

@@ -103,6 +103,6 @@ def profile_column(name: str, series: pd.Series, inferred: Inferred,
                                           for e in hist["edges"]], "counts": hist["counts"]}
     elif inferred.kind == "text":
         inferred.tokens = token_counts(series)
-        out["text"] = text_stats(series, top_k, inferred.tokens)
+        out["text"] = text_stats(series, top_k, inferred.tokens, inferred.words)
     out["warnings"] = warn
     return out

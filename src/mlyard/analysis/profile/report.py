@@ -3,24 +3,18 @@
 Sections: overview (rows, sample, columns, duplicates, warnings), the target (class counts
 chart, counts by category and label), one section per column (statistics and a chart:
 histogram, top values or text-length histogram), correlations, target leakage and the quick
-model. Charts are PNGs embedded as data URLs (:mod:`mlyard.reports.charts`); every string
-from the data goes through :func:`mlyard.reports.html.escape` (a review can hold
-``<script>``) and :func:`mlyard.reports.charts.plain` in charts.
+model. Charts are inline SVG elements (:mod:`mlyard.analysis.profile.svg`, which says why
+not matplotlib PNGs); every string from the data goes through
+:func:`mlyard.reports.html.escape` (a review can hold ``<script>``), in charts too.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-from mlyard.reports.charts import new_figure, plain, png
-from mlyard.reports.html import escape, heading, image, note, page, table
+from mlyard.analysis.profile import svg
+from mlyard.reports.html import escape, heading, note, page, table
 from mlyard.reports.tables import cell
-
-#: Bars shown per chart.
-MAX_BARS = 30
-#: Labels are cut to this many characters in charts.
-LABEL_CHARS = 40
 
 
 def _fmt(value: Any) -> str:
@@ -33,52 +27,6 @@ def _fmt(value: Any) -> str:
 
 def _kv(rows: list[tuple[str, Any]]) -> str:
     return table(None, [[escape(k), _fmt(v)] for k, v in rows])
-
-
-def _bars(labels: list[str], counts: list[int], title: str, xlabel: str = "count") -> bytes:
-    labels, counts = labels[:MAX_BARS], counts[:MAX_BARS]
-    fig = new_figure(6.5, 0.6 + 0.28 * max(len(labels), 2))
-    ax = fig.add_subplot(1, 1, 1)
-    pos = list(range(len(labels)))[::-1]
-    ax.barh(pos, counts, color="#4c72b0")
-    ax.set_yticks(pos, [plain(str(x), LABEL_CHARS) for x in labels])
-    ax.set_xlabel(xlabel)
-    ax.set_title(plain(title, 80))
-    return png(fig)
-
-
-def _histogram(hist: dict[str, list[Any]], title: str, xlabel: str) -> bytes:
-    fig = new_figure(6.5, 3.0)
-    ax = fig.add_subplot(1, 1, 1)
-    edges, counts = hist["edges"], hist["counts"]
-    if edges and isinstance(edges[0], str):  # dates: bins by position, labelled ends
-        ax.bar(range(len(counts)), counts, width=1.0, align="edge", color="#4c72b0")
-        ax.set_xticks([0, len(counts)], [plain(edges[0], 19), plain(edges[-1], 19)])
-    else:
-        widths = [b - a for a, b in itertools.pairwise(edges)]
-        ax.bar(edges[:-1], counts, width=widths, align="edge", color="#4c72b0",
-               edgecolor="white")
-    ax.set_xlabel(plain(xlabel, 60))
-    ax.set_ylabel("rows")
-    ax.set_title(plain(title, 80))
-    return png(fig)
-
-
-def _grouped(counts: dict[str, dict[str, int]], labels: list[str], title: str) -> bytes:
-    cats = sorted(counts, key=lambda c: -sum(counts[c].values()))[:MAX_BARS]
-    fig = new_figure(7.0, 0.8 + 0.3 * max(len(cats), 2))
-    ax = fig.add_subplot(1, 1, 1)
-    pos = list(range(len(cats)))[::-1]
-    left = [0] * len(cats)
-    for label in labels:
-        values = [counts[c].get(label, 0) for c in cats]
-        ax.barh(pos, values, left=left, label=plain(label, 20))
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_yticks(pos, [plain(c, LABEL_CHARS) for c in cats])
-    ax.set_xlabel("count")
-    ax.legend(title="label", fontsize="small")
-    ax.set_title(plain(title, 80))
-    return png(fig)
 
 
 def _overview(s: dict[str, Any]) -> str:
@@ -120,13 +68,12 @@ def _target(s: dict[str, Any]) -> str:
                            t["imbalance_ratio"]),
                           ("majority class", t["majority_class"]),
                           ("majority share", t["majority_share"])]))
-        parts.append(image(_bars(list(counts), list(counts.values()),
-                                 f"class counts of {t['name']}"),
-                           f"class counts of {t['name']}"))
+        parts.append(svg.bars(list(counts), list(counts.values()),
+                              f"class counts of {t['name']}"))
         for col, by in t.get("by_category", {}).items():
             title = f"counts of {col} by {t['name']}"
             parts.append(heading(title, 3))
-            parts.append(image(_grouped(by, list(counts), title), title))
+            parts.append(svg.stacked(by, list(counts), title))
     else:
         parts.append(_kv(list(t.get("statistics", {}).items())))
     return "\n".join(parts)
@@ -144,13 +91,13 @@ def _column(p: dict[str, Any], index: int) -> str:
         rows.extend(p["datetime"].items())
     chart = ""
     if "histogram" in p and p["histogram"]["counts"]:
-        chart = image(_histogram(p["histogram"], f"histogram of {name}", name),
-                      f"histogram of {name}")
+        chart = svg.histogram(p["histogram"]["edges"], p["histogram"]["counts"],
+                              f"histogram of {name}", name)
     if "top_values" in p:
         top = p["top_values"]
         rows.append(("other values (count)", p["other_count"]))
-        chart = image(_bars([t["value"] for t in top], [t["count"] for t in top],
-                            f"counts by {name}"), f"counts by {name}")
+        chart = svg.bars([t["value"] for t in top], [t["count"] for t in top],
+                         f"counts by {name}")
     if "text" in p:
         txt = p["text"]
         for what in ("words", "characters"):
@@ -160,8 +107,9 @@ def _column(p: dict[str, Any], index: int) -> str:
         rows.append(("vocabulary size (tokens)", txt["vocabulary_size"]))
         rows.append(("empty values", txt["empty"]))
         if txt["word_histogram"]["counts"]:
-            chart = image(_histogram(txt["word_histogram"], f"length of {name} in words",
-                                     "words"), f"length of {name} in words")
+            chart = svg.histogram(txt["word_histogram"]["edges"],
+                                  txt["word_histogram"]["counts"],
+                                  f"length of {name} in words", "words")
     parts.append(_kv(rows))
     if "top_values" in p:
         parts.append(table(["value", "count"], [[escape(t["value"]), _fmt(t["count"])]
@@ -230,9 +178,8 @@ def _quick(s: dict[str, Any]) -> str:
         note(f"Importance: {q['importance_method']}."),
         table(["column", "importance"], [[escape(r["column"]), _fmt(r["importance"])]
                                          for r in imp]),
-        image(_bars([r["column"] for r in imp], [r["importance"] for r in imp],
-                    "quick model feature importance", f"drop in {q['metric']}"),
-              "quick model feature importance")])
+        svg.bars([r["column"] for r in imp], [r["importance"] for r in imp],
+                 "quick model feature importance", f"drop in {q['metric']}")])
 
 
 def render(summary: dict[str, Any]) -> str:
