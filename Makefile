@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) bench/replica_overhead.py
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PY) bench/serving.py
+	$(PY) bench/analysis.py
 
 clean:
 	rm -rf $(VENV) .mlyard .pytest_cache .mypy_cache .ruff_cache

@@ -256,8 +256,13 @@ def _numeric_label(series: pd.Series, column: str, values: Sequence[Any],
     return LabelSpec(column, "categorical", matched, ",".join(map(str, matched)), rows)
 
 
+def _short(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters (an error message quotes values, not reviews)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _missing_value(what: str, value: Any, uniques: pd.Index, series: pd.Series) -> str:
-    shown = [str(u) for u in list(uniques[:20])]
+    shown = [_short(str(u)) for u in list(uniques[:20])]
     more = f" (and {len(uniques) - 20} more)" if len(uniques) > 20 else ""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and \
             not is_numeric_column(series):
