@@ -222,7 +222,8 @@ def bias_cmd(ctx: click.Context, data: str | None, table_name: str | None, label
 @click.option("--model", required=True, help="The registered model to explain.")
 @_data_options
 @click.option("--text-column", help="Explain this text column token by token (or sentence).")
-@click.option("--granularity", type=click.Choice(["token", "sentence", "paragraph"]),
+@click.option("--granularity", type=click.Choice(["token", "sentence", "paragraph"],
+                                                 case_sensitive=False),
               help="Unit of a text explanation (default token).")
 @click.option("--language", help="Language of the text (default english).")
 @click.option("--features", help="Tabular feature columns (A,B; default: all but --label).")
@@ -230,7 +231,8 @@ def bias_cmd(ctx: click.Context, data: str | None, table_name: str | None, label
 @click.option("--num-samples", type=click.IntRange(min=1), help="Kernel SHAP samples per record.")
 @click.option("--max-records", type=click.IntRange(min=1),
               help="Explain at most this many records (a seeded sample).")
-@click.option("--agg-method", type=click.Choice(["mean_abs", "median", "mean_sq"]),
+@click.option("--agg-method", type=click.Choice(["mean_abs", "median", "mean_sq"],
+                                                case_sensitive=False),
               help="How local SHAP values make the global ones (default mean_abs).")
 @click.option("--seed", type=int, help="Seed of the sampling (default 0).")
 @click.option("--output", required=True,
@@ -277,7 +279,8 @@ def _pairs(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--input", "input_pairs", multiple=True, required=True,
               help="NAME=PATH (or NAME=table:TABLE) for each input the flow declares.")
 @click.option("--output", required=True, help="Folder for the flow's outputs.")
-@click.option("--format", "output_format", type=click.Choice(["csv", "parquet", "jsonl"]),
+@click.option("--format", "output_format",
+              type=click.Choice(["csv", "parquet", "jsonl"], case_sensitive=False),
               default="csv", show_default=True, help="File format of the outputs.")
 @_job_options
 @click.pass_context
@@ -339,7 +342,8 @@ def _record_json(record: AnalysisRecord) -> dict[str, Any]:
 
 @analyses.command("list")
 @click.option("--type", "analysis", help="Only analyses of this kind (bias, profile, ...).")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
+              help="List at most this many analyses, newest first.")
 @json_option
 @click.pass_context
 def analyses_list(ctx: click.Context, analysis: str | None, limit: int, as_json: bool) -> None:
