@@ -32,7 +32,8 @@ def is_text(series: pd.Series) -> bool:
     if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
         return False
     sample = series.dropna().astype(str).head(1000)
-    return len(sample) > 0 and float(sample.str.split().str.len().mean()) >= 3.0
+    words = sample.str.count(r"\S+")
+    return len(sample) > 0 and float(words.mean()) >= 3.0
 
 
 def default_text_column(frame: pd.DataFrame, skip: set[str]) -> str | None:
