@@ -20,7 +20,6 @@ from mlyard.analysis.bias import (
     pre_training_bias,
 )
 from mlyard.analysis.bias.clarify_json import value_as_float
-from tests.conftest import reviews_csv
 
 TOL = 1e-9
 
@@ -164,15 +163,6 @@ def test_post_training_given_predictions_array() -> None:
     assert ft and isinstance(ft[0]["value"], float)
 
 
-def _reviews() -> pd.DataFrame:
-    path = reviews_csv()
-    if not path.is_file():
-        pytest.skip(f"reviews data not found at {path} (set MLYARD_REVIEWS_CSV)")
-    from mlyard.datasets.reviews import course_transform, load_raw
-
-    return course_transform(load_raw(path))
-
-
 COURSE_METHODS = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
 
 
@@ -182,8 +172,8 @@ def _course_config() -> BiasAnalysisConfig:
                               pre_training_methods=COURSE_METHODS)
 
 
-def test_course_reviews_parity() -> None:
-    frame = _reviews()
+def test_course_reviews_parity(course_reviews: pd.DataFrame) -> None:
+    frame = course_reviews
     assert len(frame) == 22626
     ours = pre_training_bias(frame[["sentiment", "product_category"]], _course_config())
     groups = ours["facets"]["product_category"]
@@ -197,8 +187,8 @@ def test_course_reviews_parity() -> None:
     assert abs(ci["value"] - 0.7363210465835764) <= 1e-12
 
 
-def test_course_balanced_set() -> None:
-    frame = _reviews()
+def test_course_balanced_set(course_reviews: pd.DataFrame) -> None:
+    frame = course_reviews
     balanced = frame.groupby(["product_category", "sentiment"]).sample(n=9, random_state=0)
     assert len(balanced) == 486
     ours = pre_training_bias(balanced, _course_config())

@@ -23,7 +23,6 @@ from mlyard.analysis.flow import (
     parse_flow,
     run_flow,
 )
-from mlyard.datasets.reviews import course_transform, load_raw, reviews_csv_path
 from mlyard.errors import ValidationError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -173,13 +172,12 @@ def test_the_export_survives_odd_text() -> None:
     assert run_flow(doc, frames)["output"]["q"][0] == "C:\\new"
 
 
-def test_the_course_flow_gives_the_course_table(tmp_path: Path) -> None:
-    path = reviews_csv_path()
-    if not path.is_file():
-        pytest.skip(f"reviews data not at {path}")
+def test_the_course_flow_gives_the_course_table(tmp_path: Path, reviews_path: Path,
+                                                course_reviews: pd.DataFrame) -> None:
+    path = reviews_path
     doc = load_flow(COURSE_FLOW)
     out = run_flow(doc, {"raw": pd.read_csv(path)})["prepared"]
-    expected = course_transform(load_raw(path))
+    expected = course_reviews
     assert len(out) == 22_626
     keys = ["review_body", "product_category", "sentiment"]
     pd.testing.assert_frame_equal(out.sort_values(keys).reset_index(drop=True),

@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mlyard.analysis.base import AnalysisInputs
 from mlyard.analysis.profile import ProfileAnalyzer, ProfileConfig
-from mlyard.datasets.reviews import course_transform, load_raw, reviews_csv_path
 
 
 @pytest.mark.slow
-def test_course_reviews_profile(tmp_path: Path) -> None:
-    path = reviews_csv_path()
-    if not path.is_file():
-        pytest.skip(f"reviews data not found at {path}")
-    frame = course_transform(load_raw(path))
+def test_course_reviews_profile(tmp_path: Path, course_reviews: pd.DataFrame) -> None:
+    frame = course_reviews
     result = ProfileAnalyzer().run(ProfileConfig(target="sentiment"),
                                    AnalysisInputs(frames={"data": frame}), tmp_path)
     assert result["rows"] == 22_626 and result["sampled_rows"] == 22_626

@@ -10,7 +10,6 @@ import pytest
 
 from mlyard.analysis.base import AnalysisInputs, get_analyzer
 from mlyard.analysis.sampling import BalanceAnalyzer, BalanceConfig, balance, stratified_split
-from mlyard.datasets.reviews import course_transform, load_raw, reviews_csv_path
 from mlyard.errors import ValidationError
 
 
@@ -93,15 +92,8 @@ def test_balance_analyzer(tmp_path: Path) -> None:
             analyzer.check(BalanceConfig(**bad), inputs)
 
 
-@pytest.fixture(scope="module")
-def reviews() -> pd.DataFrame:
-    path = reviews_csv_path()
-    if not path.is_file():
-        pytest.skip(f"reviews data not at {path}")
-    return course_transform(load_raw(path))
-
-
-def test_the_course_sets(reviews: pd.DataFrame) -> None:
+def test_the_course_sets(course_reviews: pd.DataFrame) -> None:
+    reviews = course_reviews
     cells = balance(reviews, ["product_category", "sentiment"], seed=0)
     assert len(cells) == 486
     assert set(cells.groupby(["product_category", "sentiment"]).size()) == {9}
