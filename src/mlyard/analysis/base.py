@@ -8,8 +8,9 @@ in a job process: it resolves the job's inputs into :class:`AnalysisInputs`, let
 analyzer write into a staging folder and stores that folder only after ``run`` returned, so
 a failed analysis leaves no partial report.
 
-Analyzers are found by name in :data:`ANALYZERS` (``name -> "module:Class"``), imported on
-first use so that ``mlyard profile`` does not import ``shap``.
+Analyzers are found by name in :data:`ANALYZERS` (``name -> "module:Class"``) and in the
+``mlyard.analyzers`` entry-point group, imported on first use so that ``mlyard profile``
+does not import ``shap``.
 """
 
 from __future__ import annotations
@@ -128,13 +129,33 @@ ANALYZERS: dict[str, str] = {
 }
 
 
+#: Entry-point group through which installed packages add analyzers.
+ENTRY_POINT_GROUP = "mlyard.analyzers"
+
+
+def available_analyzers() -> dict[str, str]:
+    """Name -> ``"module:Class"`` of every analyzer: the built-ins, then those of installed
+    packages' ``mlyard.analyzers`` entry points."""
+    from importlib.metadata import entry_points
+
+    found = dict(ANALYZERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
 def get_analyzer(name: str) -> Analyzer[Any]:
-    """The analyzer called ``name``; a ValidationError listing the known ones if none."""
-    target = ANALYZERS.get(name)
+    """The analyzer called ``name`` (built-in or from an entry point); a ValidationError
+    listing the known ones if none, or saying why it cannot be loaded."""
+    known = ANALYZERS if name in ANALYZERS else available_analyzers()
+    target = known.get(name)
     if target is None:
-        raise ValidationError(f"unknown analysis {name!r}; known: {sorted(ANALYZERS)}")
-    module, _, cls = target.partition(":")
-    analyzer = getattr(importlib.import_module(module), cls)()
-    if not isinstance(analyzer, Analyzer):  # pragma: no cover - a packaging error
-        raise TypeError(f"{target} is not an Analyzer")
-    return analyzer
+        raise ValidationError(f"unknown analysis {name!r}; known: {sorted(known)}")
+    module, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValidationError(f"analysis {name!r} ({target}) cannot be loaded: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Analyzer)):
+        raise ValidationError(f"analysis {name!r}: {target} is not an Analyzer subclass")
+    return cls()

@@ -23,24 +23,22 @@ and algorithms are found.
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
 from mlyard.analysis.base import (
-    ANALYZERS,
     AnalysisConfig,
     AnalysisInputs,
     Analyzer,
     Progress,
+    available_analyzers,
     get_analyzer,
     no_progress,
 )
@@ -54,8 +52,6 @@ from mlyard.errors import NotFoundError, ValidationError
 if TYPE_CHECKING:
     from mlyard.core.records import JobRecord
 
-#: Entry-point group through which installed packages add analyzers.
-ENTRY_POINT_GROUP = "mlyard.analyzers"
 #: The file every stored analysis holds: the analyzer's summary (what the CLI prints).
 SUMMARY_FILE = "summary.json"
 #: The analysis' own JSON files, in the order the server and SDK look for a report.
@@ -91,34 +87,6 @@ class AnalysisJobSpec(JobSpec):
         return v
 
 
-def available_analyzers() -> dict[str, str]:
-    """Name -> ``"module:Class"`` of every analyzer: the built-ins, then those of installed
-    packages' ``mlyard.analyzers`` entry points."""
-    found = dict(ANALYZERS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found.setdefault(ep.name, ep.value)
-    return found
-
-
-def find_analyzer(name: str) -> Analyzer[Any]:
-    """The analyzer called ``name`` (built-in or from an entry point); a ValidationError
-    listing the known ones if none."""
-    if name in ANALYZERS:
-        return get_analyzer(name)
-    known = available_analyzers()
-    target = known.get(name)
-    if target is None:
-        raise ValidationError(f"unknown analysis {name!r}; known: {sorted(known)}")
-    module, _, attr = target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ValidationError(f"analysis {name!r} ({target}) cannot be loaded: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Analyzer)):
-        raise ValidationError(f"analysis {name!r}: {target} is not an Analyzer subclass")
-    return cls()
-
-
 @dataclass
 class ResolvedAnalysis:
     """An analysis job's spec made concrete: the analyzer, its typed configuration and its
@@ -143,7 +111,7 @@ def resolve(ws: Workspace, spec: AnalysisJobSpec,
     """Find the analyzer, parse the configuration, read the inputs, load the model if the
     analysis needs one, and run the analyzer's own checks; raises the ValidationError (or
     DataError, NotFoundError) that names what is wrong."""
-    analyzer = find_analyzer(spec.analysis)
+    analyzer = get_analyzer(spec.analysis)
     config = analyzer.parse_config(spec.config)
     wanted = tuple(analyzer.input_names_for(config))
     missing = [n for n in wanted if n not in spec.inputs]

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlyard.analysis.kind import AnalysisJobSpec, available_analyzers
+from mlyard.analysis.base import available_analyzers
+from mlyard.analysis.kind import AnalysisJobSpec
 from mlyard.analysis.store import AnalysisStore
 from mlyard.core.jobs import submit_job, wait_for_job
 from mlyard.core.records import JobStatus

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from mlyard.analysis import base
-from mlyard.analysis.kind import AnalysisJobSpec, AnalysisKind, find_analyzer
+from mlyard.analysis.base import get_analyzer
+from mlyard.analysis.kind import AnalysisJobSpec, AnalysisKind
 from mlyard.analysis.store import AnalysisStore
 from mlyard.core.jobs import describe_job, submit_job
 from mlyard.core.kinds import get_job_kind, spec_from_dict
@@ -192,9 +193,9 @@ def test_a_model_is_loaded_where_the_analysis_needs_one(ws: Workspace, data: Pat
 
 
 def test_analyzers_and_preload() -> None:
-    assert type(find_analyzer("rowcount")).__name__ == "RowCountAnalyzer"
+    assert type(get_analyzer("rowcount")).__name__ == "RowCountAnalyzer"
     with pytest.raises(ValidationError, match=r"known: .*'bias'.*'rowcount'"):
-        find_analyzer("robot")
+        get_analyzer("robot")
     preload = AnalysisKind().preload(_spec())
     assert "tests.unit.analysis.rowcount" in preload
 

@@ -27,7 +27,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mlyard.analysis.kind import REPORT_HTML, REPORT_JSON_FILES, available_analyzers
+from mlyard.analysis.base import available_analyzers
+from mlyard.analysis.kind import REPORT_HTML, REPORT_JSON_FILES
 from mlyard.analysis.store import AnalysisRecord, AnalysisStore
 from mlyard.core.specs import JOB_NAME_RE
 from mlyard.core.workspace import Workspace
