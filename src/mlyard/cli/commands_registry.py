@@ -53,13 +53,17 @@ def _accuracy(record: ModelPackageRecord) -> Any:
 
 
 def _deploy(ctx: click.Context, record: ModelPackageRecord, endpoint: str,
-            instance_count: int) -> None:
+            instance_count: int, bake_seconds: float | None = None) -> None:
     from mlyard.cli.waiting import goes_on
     from mlyard.sdk.registry import deploy_package
 
     with goes_on("endpoint", endpoint):
+        plan = (None if bake_seconds is None else
+                {"TrafficRoutingConfiguration": {"Type": "AllAtOnce",
+                                                 "WaitIntervalInSeconds": bake_seconds}})
         predictor = deploy_package(workspace(ctx), record, endpoint,
-                                   initial_instance_count=instance_count)
+                                   initial_instance_count=instance_count,
+                                   deployment_config=plan)
     predictor.close()
     click.echo(f"deployed {record.arn} (model {record.model_name}) to endpoint {endpoint}")
 
@@ -245,13 +249,16 @@ def reject(ctx: click.Context, package: str, note: str | None, by: str | None) -
 @click.option("--force", is_flag=True, help="Deploy even if the version is not Approved.")
 @click.option("--instance-count", type=int, default=1, show_default=True,
               help="Instances (replicas) serving the version.")
+@click.option("--bake-seconds", type=click.FloatRange(0, 86400),
+              help="Updating an existing endpoint: seconds the new fleet serves all "
+              "traffic before the old one goes (default: the server's, 60).")
 @click.pass_context
 def deploy(ctx: click.Context, package: str, endpoint: str, force: bool,
-           instance_count: int) -> None:
-    """Deploy an approved version to an endpoint."""
+           instance_count: int, bake_seconds: float | None) -> None:
+    """Deploy an approved version to an endpoint (created, or updated blue/green)."""
     service.deploy_target(endpoint, instance_count)
     record = service.deployable(workspace(ctx), package, force=force)
-    _deploy(ctx, record, endpoint, instance_count)
+    _deploy(ctx, record, endpoint, instance_count, bake_seconds)
 
 
 COMMANDS = [registry]

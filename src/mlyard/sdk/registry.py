@@ -27,10 +27,13 @@ from mlyard.sdk.session import default_workspace
 
 
 def deploy_package(ws: Workspace, record: ModelPackageRecord, endpoint_name: str, *,
-                   initial_instance_count: int = 1, wait: bool = True) -> Predictor:
+                   initial_instance_count: int = 1, wait: bool = True,
+                   deployment_config: dict[str, Any] | None = None) -> Predictor:
     """Serve ``record``'s model on ``endpoint_name``: a new endpoint, or a blue/green
-    update of an existing one to a config with this model alone (no approval check: see
-    :func:`mlyard.registry.service.deployable`)."""
+    update of an existing one to a config with this model alone, shifting traffic as
+    ``deployment_config`` says (SageMaker's ``DeploymentConfig``; default: all at once,
+    then the server's bake time). No approval check: see
+    :func:`mlyard.registry.service.deployable`."""
     service.deploy_target(endpoint_name, initial_instance_count)
     variant = production_variant(record.model_name,
                                  initial_instance_count=initial_instance_count)
@@ -41,7 +44,7 @@ def deploy_package(ws: Workspace, record: ModelPackageRecord, endpoint_name: str
         client.close()
         return create_endpoint(endpoint_name, [variant], wait=wait, workspace=ws)
     predictor = Predictor(endpoint_name, client=client)
-    predictor.update_endpoint([variant], wait=wait)
+    predictor.update_endpoint([variant], deployment_config=deployment_config, wait=wait)
     return predictor
 
 
@@ -87,12 +90,15 @@ class ModelPackage:
         return service.reject(self.ws, self.ref, by=by, note=note)
 
     def deploy(self, endpoint_name: str, *, force: bool = False,
-               initial_instance_count: int = 1, wait: bool = True) -> Predictor:
+               initial_instance_count: int = 1, wait: bool = True,
+               deployment_config: dict[str, Any] | None = None) -> Predictor:
         """Deploy this version's model to ``endpoint_name`` (created, or updated
-        blue/green); ConflictError unless it is Approved or ``force``."""
+        blue/green as ``deployment_config`` says); ConflictError unless it is Approved or
+        ``force``."""
         record = service.deployable(self.ws, self.ref, force=force)
         return deploy_package(self.ws, record, endpoint_name,
-                              initial_instance_count=initial_instance_count, wait=wait)
+                              initial_instance_count=initial_instance_count, wait=wait,
+                              deployment_config=deployment_config)
 
 
 class ModelPackageGroup:

@@ -44,7 +44,8 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, int]]:
             pass
 
     def fake(ws: Workspace, record: ModelPackageRecord, endpoint: str, *,
-             initial_instance_count: int = 1, wait: bool = True) -> Any:
+             initial_instance_count: int = 1, wait: bool = True,
+             deployment_config: dict[str, Any] | None = None) -> Any:
         calls.append((record.arn, endpoint, initial_instance_count))
         return FakePredictor(endpoint)
 
