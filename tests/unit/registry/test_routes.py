@@ -70,7 +70,8 @@ def test_reads(ws: Workspace, two: None) -> None:
     assert one["ModelApprovalStatus"] == "Rejected" and one["ModelName"] == "m-2"
     assert [h["By"] for h in one["ApprovalHistory"]] == ["ann", "bob"]
     assert http.get(V, params={"status": "maybe"}).status_code == 400
-    for path in (f"{V}/9", f"{V}/x", f"{V}/0", "/api/registry/groups/ghost/versions",
+    for path in (f"{V}/9", f"{V}/x", f"{V}/0", f"{V}/\u00b2", f"{V}/1234567890",
+                 "/api/registry/groups/ghost/versions",
                  "/api/registry/groups/ghost/versions/1", "/api/registry/groups/a_b/versions"):
         answer = http.get(path)
         assert answer.status_code == 404, path
@@ -90,6 +91,7 @@ def test_approval(ws: Workspace, two: None) -> None:
     bad = [{}, {"ModelApprovalStatus": "Maybe"}, {"ModelApprovalStatus": 1},
            {"ModelApprovalStatus": "Rejected", "Extra": 1},
            {"ModelApprovalStatus": "Rejected", "By": ""},
+           {"ModelApprovalStatus": "Rejected", "By": "a\x00b"},
            {"ModelApprovalStatus": "Rejected", "ApprovalDescription": "x" * 2000}]
     for body in bad:
         answer = http.post(f"{V}/2/approval", json=body)

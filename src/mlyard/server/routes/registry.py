@@ -20,6 +20,7 @@ Unknown groups and versions (and names that are not valid ones) are 404
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ TEXT = {"type": "string"}
 NUMBER = {"type": "number"}
 MAX_BODY = 64 * 1024
 MAX_NOTE = 1024
+_VERSION_RE = re.compile(r"^[0-9]{1,9}$")
 STATUSES = [s.value for s in ApprovalStatus]
 _OBJECT = {"type": "object"}
 _GROUP = {
@@ -100,12 +102,15 @@ def _approval_body(body: dict[str, Any]) -> tuple[ApprovalStatus, str | None, st
     if not isinstance(status, str) or status not in STATUSES:
         raise ValidationError(f"ModelApprovalStatus must be one of {', '.join(STATUSES)}")
     note = body.get("ApprovalDescription")
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE
+                             or "\x00" in note):
         raise ValidationError(f"ApprovalDescription must be a string of at most {MAX_NOTE} "
-                              "characters")
+                              "characters (no NUL)")
     by = body.get("By")
-    if by is not None and (not isinstance(by, str) or not by.strip() or len(by) > 256):
-        raise ValidationError("By must be a non-empty string of at most 256 characters")
+    if by is not None and (not isinstance(by, str) or not by.strip() or len(by) > 256
+                           or "\x00" in by):
+        raise ValidationError("By must be a non-empty string of at most 256 characters "
+                              "(no NUL)")
     return ApprovalStatus(status), note, by
 
 
@@ -129,7 +134,7 @@ class RegistryRoutes:
     def _ref(self, request: Request) -> tuple[str, int]:
         group = self._group(request)
         text = str(request.path_params["version"])
-        if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        if not _VERSION_RE.match(text) or int(text) < 1:
             raise NotFoundError(f"no model package {group}/{text[:20]}")
         return group, int(text)
 
