@@ -1019,20 +1019,6 @@ class Scope(Protocol):
     def property_file(self, step: str, name: str) -> Any: ...
 
 
-def _path_text(path: tuple[str | int, ...] | list[str | int]) -> str:
-    out = ""
-    for seg in path:
-        if isinstance(seg, int):
-            out += f"[{seg}]"
-        elif re.fullmatch(r"[A-Za-z0-9_:-]+", seg) and out:
-            out += f".{seg}"
-        elif re.fullmatch(r"[A-Za-z0-9_:-]+", seg):
-            out += seg
-        else:
-            out += f"[{seg!r}]"
-    return out
-
-
 def _walk(value: Any, path: tuple[str | int, ...] | list[str | int]) -> tuple[bool, Any]:
     """Follow ``path`` in ``value``: (found, value). A string key on a list finds the item
     whose ``Name``/``MetricName``/``OutputName`` is that key."""
@@ -1097,8 +1083,8 @@ def resolve(value: Any, scope: Scope) -> Any:
                 return copy.deepcopy(scope.property_file(ref.name, str(ref.path[1])))
             found, v = _walk(scope.step_properties(ref.name), ref.path)
             if not found:
-                raise ValidationError(f"step {ref.name} has no property "
-                                      f"{_path_text(ref.path)!r}")
+                where = value["Get"][len("Steps.") + len(ref.name):].lstrip(".")
+                raise ValidationError(f"step {ref.name} has no property {where!r}")
             return copy.deepcopy(v)
         if key == "Std:Join":
             on, values = _join_parts(value)
