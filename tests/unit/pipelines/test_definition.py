@@ -28,7 +28,7 @@ JSONGET = {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles
 
 def base() -> dict[str, Any]:
     """A valid definition: prepare -> train -> evaluate -> condition (register | fail)."""
-    return {
+    return copy.deepcopy({
         "Version": "2020-12-01", "Metadata": {},
         "Parameters": [{"Name": "MinAccuracy", "Type": "Float", "DefaultValue": 0.8},
                        {"Name": "Epochs", "Type": "Integer", "DefaultValue": 5},
@@ -75,7 +75,7 @@ def base() -> dict[str, Any]:
             {"Name": "Summarize", "Type": "Function",
              "Arguments": {"Function": "json:dumps", "Args": [{"Get": "Steps.AccuracyOK.Outcome"}],
                            "Kwargs": {}, "Python": None}},
-        ]}
+        ]})
 
 
 def test_parses_every_step_with_its_upstream_steps() -> None:
