@@ -189,10 +189,8 @@ class PipelineDefinition:
                 cache["ExpireAfter"] = raw_expire
             out["CacheConfig"] = cache
         if sd.retry_policies:
-            out["RetryPolicies"] = [
-                {"ExceptionType": list(r.exception_types), "IntervalSeconds": r.interval_seconds,
-                 "BackoffRate": r.backoff_rate, "MaxAttempts": r.max_attempts}
-                for r in sd.retry_policies]
+            # As given (1 stays 1, not 1.0), so the text round-trips too.
+            out["RetryPolicies"] = copy.deepcopy(self._raw_step(name)["RetryPolicies"])
         if sd.property_files:
             out["PropertyFiles"] = [{"PropertyFileName": f.name, "OutputName": f.output_name,
                                      "FilePath": f.path} for f in sd.property_files]

@@ -171,15 +171,15 @@ def _spec_json(build: Callable[[], Any], step: str) -> dict[str, Any]:
     return out
 
 
-def _channels(inputs: Any) -> dict[str, Any]:
+def _channels(inputs: Any, step: str) -> dict[str, Any]:
     if inputs is None:
         return {}
     if isinstance(inputs, str):
         return {"train": inputs}
     if isinstance(inputs, Mapping):
         return {str(k): _uri(v) for k, v in inputs.items()}
-    raise ValidationError("inputs must be a path/URI (the train channel) or a mapping of "
-                          "channel name to path/URI")
+    raise ValidationError(f"step {step}: inputs must be a path/URI (the train channel) or a "
+                          "mapping of channel name to path/URI")
 
 
 def _uri(value: Any) -> Any:
@@ -251,7 +251,7 @@ class TrainingStep(Step):
         if not callable(getattr(estimator, "spec", None)):
             raise ValidationError(f"step {name}: estimator must be an mlyard.Estimator")
         self.estimator = estimator
-        self.inputs = _channels(inputs)
+        self.inputs = _channels(inputs, name)
         self.arguments  # noqa: B018 - refuse a bad job now
 
     @property
@@ -276,7 +276,7 @@ class TuningStep(Step):
         if not callable(getattr(tuner, "spec", None)):
             raise ValidationError(f"step {name}: tuner must be an mlyard.HyperparameterTuner")
         self.tuner = tuner
-        self.inputs = _channels(inputs)
+        self.inputs = _channels(inputs, name)
         self.arguments  # noqa: B018 - refuse a bad job now
 
     @property
