@@ -640,10 +640,9 @@ _DEFAULT: Any = object()
 
 
 def _client() -> Any:
-    """The engine's client module (imported when a pipeline is stored or run)."""
-    import mlyard.pipelines.client as client  # type: ignore[import-untyped,unused-ignore]
-
-    return client
+    """The engine's client module (``mlyard.pipelines.client``), imported when a pipeline is
+    stored or run: the objects and their definitions work without the engine."""
+    return importlib.import_module("mlyard.pipelines.client")
 
 
 class Pipeline:
