@@ -44,17 +44,19 @@ EXECUTION_VARIABLES = ("PipelineExecutionId", "PipelineName", "PipelineExecution
                        "StartDateTime", "CurrentDateTime")
 #: The top-level properties each step type exposes once it Succeeded.
 STEP_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "Processing": ("ProcessingJobName", "ProcessingJobStatus", "ProcessingOutputConfig"),
-    "Training": ("TrainingJobName", "TrainingJobStatus", "ModelArtifacts",
+    "Processing": ("ProcessingJobName", "ProcessingJobStatus", "ProcessingJobArn",
+                   "ProcessingOutputConfig"),
+    "Training": ("TrainingJobName", "TrainingJobStatus", "TrainingJobArn", "ModelArtifacts",
                  "FinalMetricDataList", "HyperParameters", "OutputDataConfig"),
     "Tuning": ("HyperParameterTuningJobName", "HyperParameterTuningJobStatus",
-               "BestTrainingJob"),
-    "Transform": ("TransformJobName", "TransformJobStatus", "TransformOutput"),
+               "HyperParameterTuningJobArn", "BestTrainingJob"),
+    "Transform": ("TransformJobName", "TransformJobStatus", "TransformJobArn",
+                  "TransformOutput"),
     "Model": ("ModelName", "PrimaryContainer"),
     "RegisterModel": ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion",
                       "ModelApprovalStatus"),
     "Condition": ("Outcome",),
-    "Function": ("ReturnValue",),
+    "Function": ("ReturnValue", "ProcessingJobName"),
     "Fail": (),
 }
 COMPARISONS = ("Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan",
