@@ -457,6 +457,10 @@ _STEP_KEYS = {"Name", "Type", "Arguments", "DependsOn", "CacheConfig", "RetryPol
               "PropertyFiles", "DisplayName", "Description"}
 
 
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 class _Parser:
     def __init__(self) -> None:
         self.steps: dict[str, StepDef] = {}
@@ -475,6 +479,11 @@ class _Parser:
                                   "digits, '-' and '_')")
         if name in self.steps:
             raise ValidationError(f"duplicate step name {name!r}")
+        # Step jobs are named after the step in lower case with '-' for '_' (job-name rule).
+        twin = next((n for n in self.steps if _slug(n) == _slug(name)), None)
+        if twin is not None:
+            raise ValidationError(f"step names {twin!r} and {name!r} differ only in case or "
+                                  "'-'/'_' (their jobs' names would be the same)")
         unknown = set(item) - _STEP_KEYS
         if unknown:
             raise ValidationError(f"step {name}: unknown field {sorted(unknown)[0]!r}")

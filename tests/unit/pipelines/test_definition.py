@@ -134,6 +134,8 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("duplicate in branch", lambda d: _cond(d)["ElseSteps"][0].update(Name="Prepare"),
      "duplicate step name 'Prepare'"),
     ("bad name", _set("Steps.0.Name", "has space"), "invalid step name 'has space'"),
+    ("names alike", lambda d: _cond(d)["ElseSteps"][0].update(Name="TRAIN"),
+     "step names 'Train' and 'TRAIN' differ only in case or '-'/'_'"),
     ("missing DependsOn", _set("Steps.1.DependsOn", ["Nope"]),
      "step Train: DependsOn names step 'Nope'"),
     ("self DependsOn", _set("Steps.1.DependsOn", ["Train"]), "step Train: DependsOn names itself"),
