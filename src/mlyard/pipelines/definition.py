@@ -365,7 +365,7 @@ def _check_default(name: str, ptype: str, value: Any) -> Any:
         return None
     ok = {"String": isinstance(value, str),
           "Integer": isinstance(value, int) and not isinstance(value, bool),
-          "Float": isinstance(value, int | float) and not isinstance(value, bool),
+          "Float": _is_number(value),
           "Boolean": isinstance(value, bool)}[ptype]
     if not ok:
         raise ValidationError(f"parameter {name}: default {value!r} is not a {ptype}")
@@ -987,14 +987,13 @@ def coerce_parameter(p: ParameterDef, value: Any) -> Any:
             except ValueError:
                 raise bad from None
         raise bad
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise bad from None
-    raise bad
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise bad from None
+    if not math.isfinite(number):
+        raise ValidationError(f"parameter {p.name}: {value!r} is not a finite number")
+    return number
 
 
 def bind_parameters(defn: PipelineDefinition, given: Mapping[str, Any]) -> dict[str, Any]:

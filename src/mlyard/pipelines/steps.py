@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from mlyard.core.specs import check_job_name
 from mlyard.errors import ValidationError
 from mlyard.pipelines.conditions import Condition
 from mlyard.pipelines.definition import (
@@ -654,7 +655,7 @@ class Pipeline:
                  steps: Sequence[Step] | None = None,
                  pipeline_experiment_config: PipelineExperimentConfig | None = _DEFAULT,
                  workspace: Any = None, sagemaker_session: Any = None) -> None:
-        self.name = _name(name, "pipeline")
+        self.name = check_job_name(name) if isinstance(name, str) else _name(name, "pipeline")
         self.parameters = list(parameters or [])
         for p in self.parameters:
             if not isinstance(p, Parameter):

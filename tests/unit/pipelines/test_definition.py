@@ -351,6 +351,8 @@ def test_bind_uses_defaults_and_coerces_command_line_strings() -> None:
     ({"Data": "x", "Epochs": True}, "parameter Epochs: True is not a Integer"),
     ({"Data": "x", "Fast": "maybe"}, "parameter Fast: 'maybe' is not a Boolean"),
     ({"Data": 3}, "parameter Data: 3 is not a String"),
+    ({"Data": "x", "MinAccuracy": "inf"}, "parameter MinAccuracy: 'inf' is not a finite number"),
+    ({"Data": "x", "MinAccuracy": [1]}, "parameter MinAccuracy: [1] is not a Float"),
     ({}, "parameter Data is required"),
     ({"Data": "x", "Nope": 1}, "unknown pipeline parameter 'Nope'"),
 ])

@@ -278,6 +278,8 @@ def test_bad_jobs_are_refused_when_the_step_is_made(ws: Workspace) -> None:
         TrainingStep("Train", estimator="blazingtext")
     with pytest.raises(ValidationError, match="invalid step name 'a b'"):
         FailStep("a b")
+    with pytest.raises(ValidationError, match="invalid job name 'my_pipe'"):
+        Pipeline("my_pipe", steps=[FailStep("A")])
     with pytest.raises(ValidationError, match="step Train: inputs must be"):
         TrainingStep("Train", estimator=mlyard.Estimator("blazingtext"), inputs=3)
 
