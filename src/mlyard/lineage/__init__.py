@@ -7,3 +7,22 @@ before each query), and users add their own entities with :func:`add_artifact` a
 :func:`add_association`. :func:`mlyard.lineage.query.lineage` walks it upstream or
 downstream; :mod:`mlyard.lineage.html` draws it.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["add_artifact", "add_association", "lineage"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the user functions on first use (the store domain imports this package)."""
+    if name in ("add_artifact", "add_association"):
+        from mlyard.lineage import user
+
+        return getattr(user, name)
+    if name == "lineage":
+        from mlyard.lineage.query import lineage
+
+        return lineage
+    raise AttributeError(f"module 'mlyard.lineage' has no attribute {name!r}")
