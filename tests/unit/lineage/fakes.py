@@ -69,7 +69,10 @@ def stub_other_stores(monkeypatch: pytest.MonkeyPatch, executions: list[Any] | N
         return
     monkeypatch.setattr(lineage_collect, "registry_records",
                         lambda ws: (list(groups or []), list(packages or [])))
-    pipeline = (lambda ws: (list(executions or []), dict(steps or {})))
+
+    def pipeline(ws: Workspace) -> tuple[list[Any], dict[str, list[Any]]]:
+        return list(executions or []), dict(steps or {})
+
     monkeypatch.setattr(lineage_collect, "pipeline_records", pipeline)
     monkeypatch.setattr(experiments_collect, "pipeline_records", pipeline)
 

@@ -1,0 +1,1 @@
+"""Integration tests of lineage and experiments (real jobs)."""
