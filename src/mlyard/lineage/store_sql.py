@@ -95,25 +95,27 @@ class SqlLineageStore(SqlDomain, LineageStore):
         latest = {r.id: r for r in records}
         if not latest:
             return
+        rows = {i: {"lineage_type": r.lineage_type.value, "entity_type": r.entity_type,
+                    "source": r.source,
+                    "properties": json.dumps(r.properties, default=str, sort_keys=True)}
+                for i, r in latest.items()}
         with self.db.transaction() as conn:
-            existing: set[str] = set()
+            stored: dict[str, dict[str, str]] = {}
             for chunk in _chunks(latest):
-                existing.update(conn.execute(sa.select(entities.c.id).where(
-                    entities.c.id.in_(chunk))).scalars())
-            new = [r for i, r in latest.items() if i not in existing]
+                for row in conn.execute(sa.select(
+                        entities.c.id, entities.c.lineage_type, entities.c.entity_type,
+                        entities.c.source, entities.c.properties).where(
+                        entities.c.id.in_(chunk))):
+                    stored[row.id] = {"lineage_type": row.lineage_type,
+                                      "entity_type": row.entity_type, "source": row.source,
+                                      "properties": row.properties}
+            new = [{"id": i, "created_at": latest[i].created_at, **values}
+                   for i, values in rows.items() if i not in stored]
             if new:
-                conn.execute(entities.insert(), [
-                    {"id": r.id, "lineage_type": r.lineage_type.value,
-                     "entity_type": r.entity_type, "source": r.source,
-                     "created_at": r.created_at,
-                     "properties": json.dumps(r.properties, default=str, sort_keys=True)}
-                    for r in new])
-            for r in latest.values():
-                if r.id in existing:
-                    conn.execute(entities.update().where(entities.c.id == r.id).values(
-                        lineage_type=r.lineage_type.value, entity_type=r.entity_type,
-                        source=r.source,
-                        properties=json.dumps(r.properties, default=str, sort_keys=True)))
+                conn.execute(entities.insert(), new)
+            for i, values in rows.items():
+                if i in stored and stored[i] != values:  # only what changed is written
+                    conn.execute(entities.update().where(entities.c.id == i).values(**values))
 
     def _upsert_associations(self, records: Sequence[LineageAssociation]) -> None:
         wanted = {(a.source_id, a.destination_id, a.association_type.value): a
