@@ -1,6 +1,6 @@
 """Runs derived from jobs and pipeline executions.
 
-The ``*_runs`` functions are pure (records in, :class:`ImportedRun` out); :func:`sync` reads
+The ``*_runs`` functions are pure (records in, :class:`RunImport` out); :func:`sync` reads
 the stores and imports what changed (a run whose stored copy already ended at the same
 time is skipped, so syncing is cheap and idempotent):
 
@@ -17,11 +17,17 @@ time is skipped, so syncing is cheap and idempotent):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlyard.core.records import JobRecord, JobStatus, MetricPoint
-from mlyard.experiments.store import DEFAULT_EXPERIMENT, ExperimentStore, RunMetric, RunRecord
+from mlyard.experiments.store import (
+    DEFAULT_EXPERIMENT,
+    ExperimentStore,
+    RunImport,
+    RunMetric,
+    RunRecord,
+)
 from mlyard.tuning.store import TrialRecord
 
 if TYPE_CHECKING:
@@ -35,6 +41,8 @@ RUN_STATUS = {JobStatus.COMPLETED: "Finished", JobStatus.FAILED: "Failed",
 #: Run status of each pipeline execution status.
 EXECUTION_STATUS = {"Succeeded": "Finished", "Failed": "Failed", "Stopped": "Killed"}
 SYNC_LIMIT = 100_000
+#: Runs imported per transaction.
+IMPORT_BATCH = 200
 
 Points = Callable[[str], Sequence[MetricPoint]]
 
@@ -65,16 +73,6 @@ class StepLike(Protocol):
     def job_name(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class ImportedRun:
-    """A run to import with what it logged."""
-
-    run: RunRecord
-    params: dict[str, Any] = field(default_factory=dict)
-    metrics: list[RunMetric] = field(default_factory=list)
-    artifacts: dict[str, str] = field(default_factory=dict)
-
-
 def _series(points: Iterable[MetricPoint]) -> list[RunMetric]:
     return [RunMetric(p.name, p.value, p.step, p.timestamp) for p in points]
 
@@ -86,17 +84,17 @@ def job_experiment(job: JobRecord) -> str:
     return str(name) if name else DEFAULT_EXPERIMENT
 
 
-def training_run(job: JobRecord, points: Sequence[MetricPoint]) -> ImportedRun:
+def training_run(job: JobRecord, points: Sequence[MetricPoint]) -> RunImport:
     """The run of a training job."""
     hyper = job.spec.get("hyperparameters")
-    return ImportedRun(
+    return RunImport(
         RunRecord(job_experiment(job), job.name, job.created_at,
                   RUN_STATUS.get(job.status, "Running"), job.ended_at, {"JobName": job.name}),
         dict(hyper) if isinstance(hyper, dict) else {}, _series(points), dict(job.outputs))
 
 
 def tuning_runs(tuning: JobRecord, trials: Sequence[TrialRecord],
-                jobs: Mapping[str, JobRecord], points: Points) -> list[ImportedRun]:
+                jobs: Mapping[str, JobRecord], points: Points) -> list[RunImport]:
     """One run per trial of a tuning job, in experiment ``<tuning job>``."""
     runs = []
     for trial in trials:
@@ -106,7 +104,7 @@ def tuning_runs(tuning: JobRecord, trials: Sequence[TrialRecord],
         source = {"TuningJobName": tuning.name, "JobName": trial.training_job,
                   "TrialNumber": trial.number}
         metrics = _series(points(trial.training_job)) if job else []
-        runs.append(ImportedRun(
+        runs.append(RunImport(
             RunRecord(tuning.name, trial.training_job, created, status,
                       job.ended_at if job else trial.ended_at, source),
             dict(trial.hyperparameters), metrics, dict(job.outputs) if job else {}))
@@ -114,7 +112,7 @@ def tuning_runs(tuning: JobRecord, trials: Sequence[TrialRecord],
 
 
 def execution_run(execution: ExecutionLike, steps: Sequence[StepLike],
-                  points: Points) -> ImportedRun:
+                  points: Points) -> RunImport:
     """The run of a pipeline execution, in experiment ``<pipeline>``."""
     finals: list[RunMetric] = []
     for step in steps:
@@ -125,7 +123,7 @@ def execution_run(execution: ExecutionLike, steps: Sequence[StepLike],
             last[point.name] = point
         finals += [RunMetric(f"{step.step_name}/{p.name}", p.value, None, p.timestamp)
                    for p in last.values()]
-    return ImportedRun(
+    return RunImport(
         RunRecord(execution.pipeline, execution.execution_id, execution.created_at,
                   EXECUTION_STATUS.get(execution.status, "Running"), execution.ended_at,
                   {"PipelineExecutionId": execution.execution_id,
@@ -136,12 +134,12 @@ def execution_run(execution: ExecutionLike, steps: Sequence[StepLike],
 def collect_runs(jobs: Sequence[JobRecord], trials: Mapping[str, Sequence[TrialRecord]],
                  executions: Sequence[ExecutionLike],
                  steps: Mapping[str, Sequence[StepLike]], points: Points,
-                 skip: Callable[[RunRecord], bool] = lambda run: False) -> list[ImportedRun]:
+                 skip: Callable[[RunRecord], bool] = lambda run: False) -> list[RunImport]:
     """Every run the records imply, except those ``skip`` says are up to date (their
     metrics are then not read)."""
     by_name = {j.name: j for j in jobs}
     trial_jobs = {t.training_job for ts in trials.values() for t in ts}
-    runs: list[ImportedRun] = []
+    runs: list[RunImport] = []
     for job in jobs:
         if job.job_type == "training" and job.name not in trial_jobs:
             stub = training_run(job, [])
@@ -192,6 +190,6 @@ def sync(ws: Workspace) -> int:
     trials = {j.name: trial_store.list_trials(j.name) for j in jobs if j.job_type == "tuning"}
     executions, steps = pipeline_records(ws)
     runs = collect_runs(jobs, trials, executions, steps, ws.store.get_metrics, up_to_date)
-    for imported in runs:
-        store.import_run(imported.run, imported.params, imported.metrics, imported.artifacts)
+    for start in range(0, len(runs), IMPORT_BATCH):
+        store.import_runs(runs[start:start + IMPORT_BATCH])
     return len(runs)

@@ -57,6 +57,16 @@ class RunMetric:
     timestamp: float
 
 
+@dataclass(frozen=True)
+class RunImport:
+    """A run derived from another record (a job, an execution) with what it logged."""
+
+    run: RunRecord
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: list[RunMetric] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
 class ExperimentStore(StoreDomain):
     """Experiments, runs and what runs logged."""
 
@@ -125,9 +135,13 @@ class ExperimentStore(StoreDomain):
         """A run's artifacts by name."""
 
     @abstractmethod
+    def import_runs(self, imports: Sequence[RunImport]) -> None:
+        """Create or update runs derived from other records (jobs, executions), all in one
+        transaction: status, end time and source set, params and artifacts upserted, and
+        the metric points imported before replaced by the new ones (points users logged
+        stay)."""
+
     def import_run(self, run: RunRecord, params: Mapping[str, Any],
                    metrics: Sequence[RunMetric], artifacts: Mapping[str, str]) -> None:
-        """Create or update a run derived from another record (a job, an execution), in
-        one transaction: status, end time and source set, params and artifacts upserted,
-        and the metric points imported before replaced by ``metrics`` (points users
-        logged stay)."""
+        """:meth:`import_runs` of one run."""
+        self.import_runs([RunImport(run, dict(params), list(metrics), dict(artifacts))])

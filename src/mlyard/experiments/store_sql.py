@@ -18,12 +18,15 @@ from mlyard.experiments.store import (
     RUN_STATUSES,
     ExperimentRecord,
     ExperimentStore,
+    RunImport,
     RunMetric,
     RunRecord,
 )
 
 metadata = sa.MetaData()
 NAME = 256
+#: Most names in one ``IN (...)`` clause.
+_CHUNK = 500
 
 experiments = sa.Table(
     "experiments", metadata,
@@ -271,22 +274,82 @@ class SqlExperimentStore(SqlDomain, ExperimentStore):
                                            artifacts.c.run == run).order_by(
                     artifacts.c.name))}
 
-    def import_run(self, run: RunRecord, params: Mapping[str, Any],
-                   metrics: Sequence[RunMetric], artifacts: Mapping[str, str]) -> None:
-        _check_status(run.status)
+    def import_runs(self, imports: Sequence[RunImport]) -> None:
+        for item in imports:
+            _check_status(item.run.status)
+        latest = {(i.run.experiment, i.run.name): i for i in imports}
+        if latest:
+            _retrying(lambda: self._import(latest))
 
-        def write() -> None:
-            with self.db.transaction() as conn:
-                if not self._ensure_run(conn, run):
+    def _import(self, latest: Mapping[tuple[str, str], RunImport]) -> None:
+        """Bulk import: one query per table and chunk of runs, not per run."""
+        by_experiment: dict[str, list[str]] = {}
+        for experiment, name in latest:
+            by_experiment.setdefault(experiment, []).append(name)
+        with self.db.transaction() as conn:
+            known = set(conn.execute(sa.select(experiments.c.name).where(
+                experiments.c.name.in_(list(by_experiment)))).scalars())
+            now = time.time()
+            if set(by_experiment) - known:
+                conn.execute(experiments.insert(), [
+                    {"name": e, "created_at": now, "description": None}
+                    for e in sorted(set(by_experiment) - known)])
+            stored_runs: set[tuple[str, str]] = set()
+            stored_params: dict[tuple[str, str, str], str] = {}
+            stored_artifacts: dict[tuple[str, str, str], str] = {}
+            for experiment, names in by_experiment.items():
+                for start in range(0, len(names), _CHUNK):
+                    chunk = names[start:start + _CHUNK]
+                    stored_runs.update((experiment, n) for n in conn.execute(
+                        sa.select(runs.c.name).where(runs.c.experiment == experiment,
+                                                     runs.c.name.in_(chunk))).scalars())
+                    for row in conn.execute(sa.select(params).where(
+                            params.c.experiment == experiment, params.c.run.in_(chunk))):
+                        stored_params[(experiment, row.run, row.key)] = row.value
+                    for row in conn.execute(sa.select(artifacts).where(
+                            artifacts.c.experiment == experiment,
+                            artifacts.c.run.in_(chunk))):
+                        stored_artifacts[(experiment, row.run, row.name)] = row.uri
+                    conn.execute(metric_points.delete().where(
+                        metric_points.c.experiment == experiment,
+                        metric_points.c.run.in_(chunk), metric_points.c.imported))
+            new_runs = []
+            for key, item in latest.items():
+                run = item.run
+                values = {"status": run.status, "ended_at": run.ended_at,
+                          "source": json.dumps(run.source, default=str)}
+                if key in stored_runs:
                     conn.execute(runs.update().where(
                         runs.c.experiment == run.experiment, runs.c.name == run.name
-                    ).values(status=run.status, ended_at=run.ended_at,
-                             source=json.dumps(run.source, default=str)))
-                self._put_params(conn, run.experiment, run.name, params)
-                self._put_artifacts(conn, run.experiment, run.name, artifacts)
-                conn.execute(metric_points.delete().where(
-                    metric_points.c.experiment == run.experiment,
-                    metric_points.c.run == run.name, metric_points.c.imported))
-                self._put_metrics(conn, run.experiment, run.name, metrics, imported=True)
-        _retrying(write)
+                    ).values(**values))
+                else:
+                    new_runs.append({"experiment": run.experiment, "name": run.name,
+                                     "created_at": run.created_at, **values})
+            if new_runs:
+                conn.execute(runs.insert(), new_runs)
+            self._bulk_upsert(conn, params, "key", "value", stored_params, {
+                (e, n, str(k)): json.dumps(v, default=str)
+                for (e, n), item in latest.items() for k, v in item.params.items()})
+            self._bulk_upsert(conn, artifacts, "name", "uri", stored_artifacts, {
+                (e, n, k): v for (e, n), item in latest.items()
+                for k, v in item.artifacts.items()})
+            points = [{"experiment": e, "run": n, "key": p.key, "value": float(p.value),
+                       "step": p.step, "timestamp": p.timestamp, "imported": True}
+                      for (e, n), item in latest.items() for p in item.metrics]
+            for start in range(0, len(points), 5000):
+                conn.execute(metric_points.insert(), points[start:start + 5000])
 
+    @staticmethod
+    def _bulk_upsert(conn: Connection, table: sa.Table, key: str, value: str,
+                     stored: Mapping[tuple[str, str, str], str],
+                     wanted: Mapping[tuple[str, str, str], str]) -> None:
+        """Insert the rows of ``wanted`` that are not ``stored``, update changed ones."""
+        new = [{"experiment": e, "run": r, key: k, value: v}
+               for (e, r, k), v in wanted.items() if (e, r, k) not in stored]
+        if new:
+            conn.execute(table.insert(), new)
+        for (e, r, k), v in wanted.items():
+            if (e, r, k) in stored and stored[(e, r, k)] != v:
+                conn.execute(table.update().where(
+                    table.c.experiment == e, table.c.run == r, table.c[key] == k
+                ).values({value: v}))
