@@ -1,0 +1,2 @@
+"""Pipelines: SageMaker-style pipeline definitions (parameters, steps, conditions, property
+references) and their executions."""
