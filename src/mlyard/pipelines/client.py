@@ -189,6 +189,13 @@ def _restart_driver(ws: Workspace, record: PipelineExecutionRecord) -> None:
 
         submit_job(ws, PipelineExecutionJobSpec(execution_id=record.execution_id), name)
         return
+    # the previous driver ends right after it ended the execution: let it (and reap it)
+    deadline = time.monotonic() + 15
+    while ws.executor.is_running(ws.store.get_job(name)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if ws.executor.is_running(ws.store.get_job(name)):
+        raise ConflictError(f"driver job {name!r} of execution {record.execution_id} is "
+                            "still running")
     if not ws.store.reopen_job(name, expected=[JobStatus.FAILED, JobStatus.STOPPED,
                                                JobStatus.COMPLETED, JobStatus.IN_PROGRESS,
                                                JobStatus.STOPPING]):
