@@ -82,11 +82,7 @@ def cache_key(step_type: str, arguments: dict[str, Any],
     h.update(step_type.encode() + b"\0")
     h.update(json.dumps(arguments, sort_keys=True, separators=(",", ":"),
                         default=str).encode() + b"\0")
-    seen: set[str] = set()
-    for text in _strings(arguments):
-        if text in seen:
-            continue
-        seen.add(text)
+    for text in sorted(set(_strings(arguments))):
         path = local_location(text, to_local)
         if path is not None:
             h.update(text.encode() + b"\0" + digest_path(path).encode() + b"\0")

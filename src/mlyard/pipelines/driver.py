@@ -375,7 +375,9 @@ class PipelineDriver:
         self.log.write(f"step {name}: model {model_name} created")
 
     def _register_step(self, name: str, arguments: dict[str, Any]) -> None:
-        from mlyard.registry.service import register_model_version
+        from mlyard.registry.service import (  # type: ignore[import-untyped,unused-ignore]
+            register_model_version,
+        )
 
         group = str(arguments["ModelPackageGroupName"])
         package = register_model_version(

@@ -81,7 +81,8 @@ def definition(src: Path, *, b_sleep: float = 0, a_sleep: float = 0,
                      "Arguments": {"Function": "os.path:join",
                                    "Args": ["x", {"Get": "Steps.Combine.ProcessingJobName"}]}}],
         "ElseSteps": [{"Name": "TooLow", "Type": "Fail", "Arguments": {"ErrorMessage": {
-            "Std:Join": {"On": " ", "Values": ["accuracy below", {"Get": "Parameters.MinAccuracy"}]}}}}]}}
+            "Std:Join": {"On": " ", "Values": ["accuracy below",
+                                               {"Get": "Parameters.MinAccuracy"}]}}}}]}}
     return {"Version": "2020-12-01",
             "Parameters": [{"Name": "MinAccuracy", "Type": "Float", "DefaultValue": 0.7}],
             "Steps": [_make("A", src, "0.3", sleep=a_sleep),
@@ -134,7 +135,7 @@ def test_pipeline_runs_branches_and_caches(ws: Workspace, src: Path) -> None:
 
     # the else branch: the Fail step fails the execution with its message
     low = start_pipeline(ws, "demo", {"MinAccuracy": "0.95"})
-    with pytest.raises(JobFailedError, match="accuracy below 0.95"):
+    with pytest.raises(JobFailedError, match=r"accuracy below 0\.95"):
         low.wait(timeout=60)
     low_steps = _steps(low)
     assert low_steps["Check"]["Metadata"]["Condition"]["Outcome"] == "False"
