@@ -83,6 +83,7 @@ class ParameterDef:
     name: str
     type: str
     default: Any = None
+    enum_values: tuple[str, ...] | None = None   # String parameters: the allowed values
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,8 @@ def _parameter_json(p: ParameterDef) -> dict[str, Any]:
     out: dict[str, Any] = {"Name": p.name, "Type": p.type}
     if p.default is not None:
         out["DefaultValue"] = p.default
+    if p.enum_values is not None:
+        out["EnumValues"] = list(p.enum_values)
     return out
 
 
@@ -392,7 +395,17 @@ def _parse_parameters(items: Any) -> tuple[ParameterDef, ...]:
         if ptype not in PARAMETER_TYPES:
             raise ValidationError(f"parameter {name}: Type must be one of "
                                   f"{', '.join(PARAMETER_TYPES)}, got {ptype!r}")
-        out.append(ParameterDef(name, ptype, _check_default(name, ptype, item.get("DefaultValue"))))
+        default = _check_default(name, ptype, item.get("DefaultValue"))
+        enum = item.get("EnumValues")
+        if enum is not None:
+            if ptype != "String" or not isinstance(enum, list) or not enum \
+                    or not all(isinstance(v, str) for v in enum):
+                raise ValidationError(f"parameter {name}: EnumValues must be a non-empty list "
+                                      "of strings (String parameters only)")
+            if default is not None and default not in enum:
+                raise ValidationError(f"parameter {name}: default {default!r} is not one of "
+                                      f"EnumValues {enum}")
+        out.append(ParameterDef(name, ptype, default, tuple(enum) if enum else None))
     return tuple(out)
 
 
@@ -942,6 +955,9 @@ def coerce_parameter(p: ParameterDef, value: Any) -> Any:
     if p.type == "String":
         if not isinstance(value, str):
             raise bad
+        if p.enum_values is not None and value not in p.enum_values:
+            raise ValidationError(f"parameter {p.name}: {value!r} is not one of "
+                                  f"{', '.join(p.enum_values)}")
         return value
     if p.type == "Boolean":
         if isinstance(value, bool):
@@ -1001,20 +1017,6 @@ class Scope(Protocol):
     def step_properties(self, step: str) -> dict[str, Any]: ...
 
     def property_file(self, step: str, name: str) -> Any: ...
-
-
-def _path_text(path: tuple[str | int, ...] | list[str | int]) -> str:
-    out = ""
-    for seg in path:
-        if isinstance(seg, int):
-            out += f"[{seg}]"
-        elif re.fullmatch(r"[A-Za-z0-9_:-]+", seg) and out:
-            out += f".{seg}"
-        elif re.fullmatch(r"[A-Za-z0-9_:-]+", seg):
-            out += seg
-        else:
-            out += f"[{seg!r}]"
-    return out
 
 
 def _walk(value: Any, path: tuple[str | int, ...] | list[str | int]) -> tuple[bool, Any]:
@@ -1081,8 +1083,8 @@ def resolve(value: Any, scope: Scope) -> Any:
                 return copy.deepcopy(scope.property_file(ref.name, str(ref.path[1])))
             found, v = _walk(scope.step_properties(ref.name), ref.path)
             if not found:
-                raise ValidationError(f"step {ref.name} has no property "
-                                      f"{_path_text(ref.path)!r}")
+                where = value["Get"][len("Steps.") + len(ref.name):].lstrip(".")
+                raise ValidationError(f"step {ref.name} has no property {where!r}")
             return copy.deepcopy(v)
         if key == "Std:Join":
             on, values = _join_parts(value)
