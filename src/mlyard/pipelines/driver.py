@@ -350,9 +350,10 @@ class PipelineDriver:
                          step_job_name(self.execution_id, name, 1)[:-2])
         source = arguments.get("SourceModelName")
         uri = _dig(arguments, "PrimaryContainer", "ModelDataUrl")
+        job_name: str | None = None
         if source:
             src = self.ws.store.get_model(str(source))
-            uri, flavor = uri or src.uri, src.flavor
+            uri, flavor, job_name = uri or src.uri, src.flavor, src.job_name
         elif isinstance(uri, str):
             from mlyard.models.base import read_manifest
 
@@ -362,7 +363,7 @@ class PipelineDriver:
             raise ValidationError("a Model step needs PrimaryContainer.ModelDataUrl or "
                                   "SourceModelName")
         try:
-            self.ws.store.create_model(model_name, str(uri), flavor, job_name=self.job_name,
+            self.ws.store.create_model(model_name, str(uri), flavor, job_name=job_name,
                                        metadata={"PipelineExecutionId": self.execution_id,
                                                  "StepName": name})
         except ConflictError:
