@@ -28,7 +28,7 @@ JSONGET = {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles
 
 def base() -> dict[str, Any]:
     """A valid definition: prepare -> train -> evaluate -> condition (register | fail)."""
-    return {
+    return copy.deepcopy({
         "Version": "2020-12-01", "Metadata": {},
         "Parameters": [{"Name": "MinAccuracy", "Type": "Float", "DefaultValue": 0.8},
                        {"Name": "Epochs", "Type": "Integer", "DefaultValue": 5},
@@ -75,7 +75,7 @@ def base() -> dict[str, Any]:
             {"Name": "Summarize", "Type": "Function",
              "Arguments": {"Function": "json:dumps", "Args": [{"Get": "Steps.AccuracyOK.Outcome"}],
                            "Kwargs": {}, "Python": None}},
-        ]}
+        ]})
 
 
 def test_parses_every_step_with_its_upstream_steps() -> None:
@@ -134,6 +134,8 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("duplicate in branch", lambda d: _cond(d)["ElseSteps"][0].update(Name="Prepare"),
      "duplicate step name 'Prepare'"),
     ("bad name", _set("Steps.0.Name", "has space"), "invalid step name 'has space'"),
+    ("names alike", lambda d: _cond(d)["ElseSteps"][0].update(Name="TRAIN"),
+     "step names 'Train' and 'TRAIN' differ only in case or '-'/'_'"),
     ("missing DependsOn", _set("Steps.1.DependsOn", ["Nope"]),
      "step Train: DependsOn names step 'Nope'"),
     ("self DependsOn", _set("Steps.1.DependsOn", ["Train"]), "step Train: DependsOn names itself"),
@@ -349,6 +351,8 @@ def test_bind_uses_defaults_and_coerces_command_line_strings() -> None:
     ({"Data": "x", "Epochs": True}, "parameter Epochs: True is not a Integer"),
     ({"Data": "x", "Fast": "maybe"}, "parameter Fast: 'maybe' is not a Boolean"),
     ({"Data": 3}, "parameter Data: 3 is not a String"),
+    ({"Data": "x", "MinAccuracy": "inf"}, "parameter MinAccuracy: 'inf' is not a finite number"),
+    ({"Data": "x", "MinAccuracy": [1]}, "parameter MinAccuracy: [1] is not a Float"),
     ({}, "parameter Data is required"),
     ({"Data": "x", "Nope": 1}, "unknown pipeline parameter 'Nope'"),
 ])
