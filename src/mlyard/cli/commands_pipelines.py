@@ -1,5 +1,5 @@
-"""``mlyard pipelines list|describe|definition|upsert|start|executions|steps|stop|retry|
-resume|wait``: SageMaker-style pipelines from a definition JSON, and their executions."""
+"""``mlyard pipelines list|describe|definition|upsert|delete|start|executions|steps|stop|
+retry|resume|wait``: SageMaker-style pipelines from a definition JSON, and their executions."""
 
 from __future__ import annotations
 
@@ -103,6 +103,16 @@ def pipelines_upsert(ctx: click.Context, name: str, definition_file: str,
         raise ValidationError(f"{definition_file} is not JSON: {exc}") from None
     record = client.upsert_pipeline(workspace(ctx), name, data, description=description)
     click.echo(f"pipeline {record.name} version {record.version}")
+
+
+@pipelines.command("delete")
+@click.argument("name")
+@click.pass_context
+def pipelines_delete(ctx: click.Context, name: str) -> None:
+    """Delete a pipeline and its executions' records (their jobs and artifacts stay);
+    refused while an execution runs."""
+    client.delete_pipeline(workspace(ctx), name)
+    click.echo(f"pipeline {name} deleted")
 
 
 @pipelines.command("start")

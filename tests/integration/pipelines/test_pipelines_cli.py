@@ -93,6 +93,10 @@ def test_cli_and_routes(ws: Workspace, tmp_path: Path) -> None:
     assert http.get(f"/api/pipeline-executions/{low}").json()["FailureReason"] == \
         "score too low"
     assert len(http.get(f"/api/pipeline-executions/{low}/steps").json()) == 2
+    deleted = runner.invoke(cli, ["pipelines", "delete", "gate"])
+    assert deleted.exit_code == 0 and "pipeline gate deleted" in deleted.output
+    assert http.get("/api/pipelines").json() == []
+    assert http.get(f"/api/pipeline-executions/{low}").status_code == 404
     for url in ("/api/pipelines/ghost", "/api/pipelines/ghost/executions",
                 "/api/pipeline-executions/ghost", "/api/pipeline-executions/ghost/steps",
                 "/api/pipelines/..%2Fx", "/api/pipeline-executions/a_b"):
