@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mlyard.pipelines.cache import cache_key, digest_path, local_location
 from mlyard.pipelines.driver import step_job_name
 
@@ -83,3 +85,23 @@ def test_step_job_names_fit_the_job_name_rule() -> None:
     for name in names:
         assert len(name) <= 63
         check_job_name(name)
+
+
+def test_relative_locations_count_in_location_fields_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "prep.py").write_text("a")
+    (tmp_path / "train").write_text("not an input")
+    args = {"EntryPoint": "prep.py", "SourceDir": "code",
+            "ProcessingOutputs": [{"OutputName": "train"}]}
+    key = cache_key("Processing", args)
+    (tmp_path / "train").write_text("changed, but only an output's name")
+    assert cache_key("Processing", args) == key
+    (code / "prep.py").write_text("b")
+    assert cache_key("Processing", args) != key
+    script = {"EntryPoint": "code/prep.py"}
+    key = cache_key("Processing", script)
+    (code / "prep.py").write_text("c")
+    assert cache_key("Processing", script) != key
