@@ -298,3 +298,36 @@ def test_register_model_step(ws: Workspace, train_src: Path) -> None:
     assert step.properties["ModelPackageArn"] == "demo-group/1"
     assert step.properties["ModelApprovalStatus"] == "PendingManualApproval"
     assert _steps(ex)["Register"]["Metadata"] == {"RegisterModel": {"Arn": "demo-group/1"}}
+
+
+def test_the_python_objects_run(ws: Workspace, src: Path, monkeypatch: pytest.MonkeyPatch
+                                ) -> None:
+    import mlyard
+    from mlyard.pipelines import (
+        ConditionLessThan,
+        FailStep,
+        ParameterString,
+        Pipeline,
+        ProcessingStep,
+    )
+    from mlyard.pipelines.steps import ConditionStep
+
+    paths = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))  # jobs run from src/ below
+    monkeypatch.chdir(src)  # relative source folders resolve from here, as for a job
+    value = ParameterString("Value", default_value="0.25")
+    make = ProcessingStep("Make", processor=mlyard.Processor(entry_point="make.py",
+                                                             source_dir="make"),
+                          outputs=["data"], job_arguments=["--out", "{output:data}",
+                                                           "--value", value])
+    check = ConditionStep("Check", conditions=[ConditionLessThan(value, "0.5")],
+                          if_steps=[], else_steps=[FailStep("Big", error_message="too big")])
+    pipe = Pipeline("objects", parameters=[value], steps=[make, check])
+    pipe.upsert()
+    execution = pipe.start()
+    assert execution.wait(timeout=60).status == "Succeeded"
+    out = PipelineStore.of(ws.store).get_step(execution.execution_id, "Make").properties
+    uri = out["ProcessingOutputConfig"]["Outputs"]["data"]["S3Output"]["S3Uri"]
+    assert (ws.artifacts.materialize(uri, ws.cache_dir) / "value.txt").read_text() == "0.25"
+    assert [e.execution_id for e in pipe.list_executions()] == [execution.execution_id]
