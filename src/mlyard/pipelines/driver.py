@@ -145,6 +145,7 @@ class PipelineDriver:
         self.steps: dict[str, StepExecutionRecord] = {}
         self.running: dict[str, Running] = {}
         self.retry_at: dict[str, tuple[float, int]] = {}  # step -> (when, next attempt)
+        self.retry_reason: dict[str, str] = {}  # step -> why its last attempt failed
         self.failure: str | None = None
         self.scope = ExecutionScope(self)
 
@@ -443,11 +444,24 @@ class PipelineDriver:
             wait = self._retry_wait(run.step, run.attempt)
             if wait is not None and self.failure is None:
                 self.retry_at[run.step] = (time.monotonic() + wait, run.attempt + 1)
+                self.retry_reason[run.step] = reason
                 self.log.write(f"step {run.step}: job {job.name} failed ({reason}); retrying "
                                f"in {wait:.3g} s (attempt {run.attempt + 1})")
             else:
                 self._fail_step(run.step, reason)
         return True
+
+    def _abandon_retries(self) -> None:
+        """The execution is failing: steps waiting for their next attempt (or to start
+        again after a resume) end Failed; retrying the execution runs them again."""
+        for name in list(self.retry_at):
+            why = self.retry_reason.pop(name, "not started")
+            with contextlib.suppress(NotFoundError):
+                self.pipes.transition_step(
+                    self.execution_id, name, "Failed", expected=["Starting", "Executing"],
+                    failure_reason=f"{why}; not retried: the execution failed")
+                self.steps[name] = self.pipes.get_step(self.execution_id, name)
+        self.retry_at.clear()
 
     def _retry_wait(self, step: str, attempt: int) -> float | None:
         """Seconds before the next attempt of a failed job step, or None if its retry
@@ -591,7 +605,7 @@ class PipelineDriver:
                 if self._poll(self.running[name]):
                     del self.running[name]
             if self.failure is not None:
-                self.retry_at.clear()
+                self._abandon_retries()
                 if not self.running:
                     break
             else:
@@ -669,6 +683,7 @@ class PipelineDriver:
                 if self._step_state_without_retry(name) != "ready":
                     continue
                 del self.retry_at[name]
+                self.retry_reason.pop(name, None)
                 self._start(name, attempt)
                 continue
             if self._step_state(name) == "ready":

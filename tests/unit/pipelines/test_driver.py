@@ -138,3 +138,14 @@ def test_stored_succeeded_steps_are_kept(ws: Workspace, base_model: str) -> None
     eid, reason = _run(ws, defn, steps=(done,))
     assert reason is None
     assert _statuses(ws, eid) == {"First": "Succeeded", "Second": "Succeeded"}
+
+
+def test_steps_waiting_to_start_end_failed_when_the_execution_fails(
+        ws: Workspace, base_model: str) -> None:
+    waiting = StepExecutionRecord("", "Later", "Model", "Starting", attempt=2)
+    eid, reason = _run(ws, _definition(_fail("Boom", "boom"), _model("Later", base_model)),
+                       steps=(waiting,))
+    assert reason == "boom"
+    later = PipelineStore.of(ws.store).get_step(eid, "Later")
+    assert later.status == "Failed" and later.attempt == 2
+    assert later.failure_reason == "not started; not retried: the execution failed"
