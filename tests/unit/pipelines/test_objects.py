@@ -405,3 +405,29 @@ def test_pipeline_calls_the_engine_client(ws: Workspace, monkeypatch: pytest.Mon
     pipe.delete()
     assert [c[0] for c in calls[-3:]] == ["describe_pipeline", "list_executions",
                                           "delete_pipeline"]
+
+
+def test_transformer_form_and_step_details_round_trip(ws: Workspace) -> None:
+    from mlyard.transform.engine import TransformOptions
+
+    transformer = types.SimpleNamespace(model=types.SimpleNamespace(name="reviews-model"),
+                                        output_path="preds/",
+                                        options=TransformOptions(batch_size=32))
+    predict = TransformStep("Predict", transformer=transformer, inputs="test.csv",
+                            display_name="Batch predictions", description="test set",
+                            cache_config=CacheConfig(True, "PT12H"),
+                            retry_policies=[RetryPolicy(["Step.THROTTLING"], interval_seconds=2,
+                                                        backoff_rate=1.5, max_attempts=2)])
+    args = predict.arguments
+    assert (args["ModelName"], args["TransformInput"], args["TransformOutput"]) == (
+        "reviews-model", "test.csv", "preds/")
+    assert args["Options"]["BatchSize"] == 32
+    done = FailStep("Done", depends_on=[predict])
+    text = Pipeline("batch", steps=[predict, done]).definition()
+    defn = parse_definition(text)
+    assert defn.steps["Predict"].display_name == "Batch predictions"
+    assert defn.steps["Predict"].cache is not None
+    assert defn.steps["Predict"].cache.expire_after_seconds == 12 * 3600
+    assert defn.steps["Predict"].retry_policies[0].max_attempts == 2
+    assert defn.upstream("Done") == {"Predict"}
+    assert json.dumps(defn.to_dict()) == text
