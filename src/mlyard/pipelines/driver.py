@@ -240,12 +240,14 @@ class PipelineDriver:
             expire = sdef.cache.expire_after_seconds
             hit = self.pipes.find_cached_step(key, 0.0 if expire is None else now - expire)
             if hit is not None:
+                # a hit's row is not stored under the key: expiry counts from the run that
+                # produced the result, not from its latest reuse
                 source = hit.cache_hit_source or hit.execution_id
                 self._put(StepExecutionRecord(
                     self.execution_id, name, sdef.type, "Succeeded", attempt=attempt,
                     job_name=hit.job_name, cache_hit_source=source, started_at=now,
                     ended_at=time.time(), properties=hit.properties,
-                    metadata=hit.metadata), cache_key=key)
+                    metadata=hit.metadata))
                 self.log.write(f"step {name}: cache hit (job {hit.job_name} of execution "
                                f"{source})")
                 return
