@@ -146,6 +146,7 @@ class PipelineDriver:
         self.running: dict[str, Running] = {}
         self.retry_at: dict[str, tuple[float, int]] = {}  # step -> (when, next attempt)
         self.retry_reason: dict[str, str] = {}  # step -> why its last attempt failed
+        self._memo: dict[str, str] = {}  # step states of the current scheduling pass
         self.failure: str | None = None
         self.scope = ExecutionScope(self)
 
@@ -191,7 +192,15 @@ class PipelineDriver:
     def _step_state(self, name: str) -> str:
         """``done`` (Succeeded), ``failed`` (Failed/Stopped), ``skipped`` (never runs: a
         branch not taken, or it depends on such a step), ``ready``, ``waiting``,
-        ``running`` or ``retry``."""
+        ``running`` or ``retry``. Memoized within one scheduling pass (cleared whenever a
+        step starts), so wide diamonds of dependencies are walked once."""
+        if name in self._memo:
+            return self._memo[name]
+        state = self._compute_state(name)
+        self._memo[name] = state
+        return state
+
+    def _compute_state(self, name: str) -> str:
         record = self.steps.get(name)
         if name in self.running:
             return "running"
@@ -673,6 +682,7 @@ class PipelineDriver:
 
     def _launch_ready(self) -> None:
         now = time.monotonic()
+        self._memo.clear()
         for name in self.defn.steps:
             if self.failure is not None or len(self.running) >= self.parallelism:
                 return
@@ -687,15 +697,19 @@ class PipelineDriver:
                 del self.retry_at[name]
                 self.retry_reason.pop(name, None)
                 self._start(name, attempt)
+                self._memo.clear()
                 continue
             if self._step_state(name) == "ready":
                 previous = self.steps.get(name)
                 self._start(name, previous.attempt if previous else 1)
+                self._memo.clear()
 
     def _step_state_without_retry(self, name: str) -> str:
         pending = self.retry_at.pop(name)
+        self._memo.clear()
         try:
             return self._step_state(name)
         finally:
+            self._memo.clear()
             self.retry_at[name] = pending
 
