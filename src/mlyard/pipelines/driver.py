@@ -603,7 +603,6 @@ class PipelineDriver:
                        f"(version {ex.pipeline_version}): {len(self.defn.steps)} step(s), "
                        f"{done} already Succeeded, {len(self.running)} running, up to "
                        f"{self.parallelism} at a time")
-        self._warm_standbys()
         while True:
             if self._stop_requested():
                 self._stop_all()
@@ -639,46 +638,6 @@ class PipelineDriver:
                                         expected=["Executing", "Stopping"])
         self.log.write("pipeline execution Succeeded")
         return "Succeeded"
-
-    def _warm_standbys(self) -> None:
-        """Ask the executor for standby job processes (where it keeps them), in the
-        background, so job steps start in milliseconds instead of a cold start."""
-        import threading
-
-        from mlyard.core.kinds import get_job_kind
-
-        kinds = {"Processing": "processing", "Function": "processing",
-                 "Training": "training", "Transform": "transform", "Tuning": "tuning"}
-        todo = [s for n, s in self.defn.steps.items() if s.type in kinds
-                and (n not in self.steps or self.steps[n].status != "Succeeded")]
-        if not todo:
-            return
-        preload: set[str] = set()
-        for sdef in todo:
-            with contextlib.suppress(Exception):
-                kind = get_job_kind(kinds[sdef.type])
-                preload.update(kind.preload(kind.parse_spec(
-                    self._job_spec_sample(sdef.type, sdef.arguments))))
-        count = min(self.parallelism, len(todo))
-
-        def warm() -> None:
-            with contextlib.suppress(Exception):
-                self.ws.executor.warm(count, preload=sorted(preload), timeout=60)
-
-        threading.Thread(target=warm, daemon=True, name="mlyard-warm").start()
-
-    @staticmethod
-    def _job_spec_sample(step_type: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """A minimal spec of a step type's job kind (only to ask the kind what to preload:
-        a training step's algorithm, when the definition names one)."""
-        if step_type in ("Processing", "Function"):
-            return {"kind": "processing", "command": ["true"]}
-        if step_type == "Training":
-            algorithm = arguments.get("AlgorithmName")
-            if isinstance(algorithm, str):
-                return {"kind": "training", "algorithm": algorithm}
-            return {"kind": "training", "command": ["true"]}
-        raise ValidationError(f"no preload sample for {step_type}")
 
     def _launch_ready(self) -> None:
         now = time.monotonic()
