@@ -1,0 +1,316 @@
+"""The course pipeline (Practical Data Science, course 2) on mlyard, in one command.
+
+Prepare (processing: course transform + stratified split, cached 30 days) -> Train
+(BlazingText with the demo's hyperparameters, or ``--algorithm bert``: the bert algorithm with
+the packaged MiniLM-L6 for a few steps) -> Evaluate (processing: ``evaluation.json``) ->
+AccuracyOK (condition: accuracy >= MinAccuracy) -> if it holds: Register (model registry,
+PendingManualApproval, the evaluation as model metrics) + CreateModel; else: TooLow (fail).
+Then approve the new registry version, deploy it to the endpoint ``reviews``, send a few
+reviews and print the predictions, and delete the endpoint (and stop the server it started)
+unless ``--keep``.
+
+Usage::
+
+    python examples/pipeline_reviews.py [--data CSV] [--algorithm blazingtext|bert]
+        [--min-accuracy 0.8] [--epochs 10] [--no-approve] [--no-deploy] [--keep]
+
+The data defaults to the reviews CSV setting (``MLYARD_REVIEWS_CSV``, else
+``../shared/data/womens_clothing_ecommerce_reviews.csv``); the workspace is ``MLYARD_HOME``.
+The last line printed is one JSON object with the execution id, its status, the registry
+version and the predictions (``--summary FILE`` also writes it to FILE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = HERE / "pipeline"
+PIPELINE_NAME = "reviews"
+GROUP = "reviews"
+ENDPOINT = "reviews"
+
+#: The demo's BlazingText hyperparameters (``mlyard demo``), epochs a pipeline parameter.
+BLAZINGTEXT_HYPERPARAMETERS: dict[str, Any] = {
+    "mode": "supervised", "word_ngrams": 2, "learning_rate": 0.2, "vector_dim": 100,
+    "min_count": 1, "early_stopping": False,
+}
+#: A short bert (MiniLM-L6) fine-tuning that runs in minutes on a CPU.
+BERT_HYPERPARAMETERS: dict[str, Any] = {
+    "max_train_samples": 2000, "max_seq_length": 96, "train_batch_size": 32,
+    "learning_rate": 1e-4,
+}
+DEFAULT_EPOCHS = {"blazingtext": 10, "bert": 1}
+
+SAMPLE_REVIEWS = [
+    "I love this dress, it fits perfectly and the fabric is beautiful.",
+    "The sweater is okay, nothing special, a bit boxy on me.",
+    "Terrible quality, it ripped after one wash and I am returning it.",
+    "Runs small but the color is gorgeous; I would buy it again in a bigger size.",
+    "Very disappointed, the material is cheap and see-through.",
+]
+
+
+def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | None = None,
+                    min_accuracy: float = 0.80, workspace: Any = None) -> Any:
+    """The course pipeline as ``mlyard.pipelines`` objects (nothing is stored or run)."""
+    from mlyard.pipelines import (
+        CacheConfig,
+        ConditionGreaterThanOrEqualTo,
+        ConditionStep,
+        FailStep,
+        Join,
+        JsonGet,
+        ModelStep,
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+        Pipeline,
+        ProcessingStep,
+        PropertyFile,
+        RegisterModel,
+        TrainingStep,
+    )
+
+    import mlyard
+    from mlyard.processing.spec import ProcessingInput, ProcessingOutput
+
+    if algorithm not in DEFAULT_EPOCHS:
+        raise ValueError(f"algorithm must be one of {sorted(DEFAULT_EPOCHS)}, got {algorithm!r}")
+    input_data = ParameterString("InputData", default_value=data)
+    n_epochs = ParameterInteger("Epochs", default_value=epochs or DEFAULT_EPOCHS[algorithm])
+    threshold = ParameterFloat("MinAccuracy", default_value=min_accuracy)
+
+    prep = ProcessingStep(
+        "Prepare",
+        processor=mlyard.Processor(entry_point="prepare.py", source_dir=str(SCRIPTS),
+                                   workspace=workspace),
+        inputs=[ProcessingInput(name="raw", source=input_data)],
+        outputs=[ProcessingOutput(name=n) for n in ("train", "validation", "test")],
+        cache_config=CacheConfig(enable_caching=True, expire_after="P30D"))
+    outputs = prep.properties.ProcessingOutputConfig.Outputs
+    hyperparameters = (BLAZINGTEXT_HYPERPARAMETERS if algorithm == "blazingtext"
+                       else BERT_HYPERPARAMETERS)
+    train = TrainingStep(
+        "Train",
+        estimator=mlyard.Estimator(algorithm, hyperparameters={**hyperparameters,
+                                                               "epochs": n_epochs},
+                                   workspace=workspace),
+        inputs={"train": outputs["train"].S3Output.S3Uri,
+                "validation": outputs["validation"].S3Output.S3Uri},
+        cache_config=CacheConfig(enable_caching=True, expire_after="P30D"))
+    evaluation = PropertyFile("Evaluation", output_name="metrics", path="evaluation.json")
+    ev = ProcessingStep(
+        "Evaluate",
+        processor=mlyard.Processor(entry_point="evaluate.py", source_dir=str(SCRIPTS),
+                                   workspace=workspace),
+        inputs=[ProcessingInput(name="model",
+                                source=train.properties.ModelArtifacts.S3ModelArtifacts),
+                ProcessingInput(name="test", source=outputs["test"].S3Output.S3Uri)],
+        outputs=[ProcessingOutput(name="metrics")],
+        property_files=[evaluation],
+        cache_config=CacheConfig(enable_caching=True, expire_after="P30D"))
+    metrics_uri = ev.properties.ProcessingOutputConfig.Outputs["metrics"].S3Output.S3Uri
+    register = RegisterModel(
+        "Register",
+        model=train.properties.TrainingJobName,
+        model_package_group_name=GROUP,
+        approval_status="PendingManualApproval",
+        description=f"course pipeline, {algorithm}",
+        model_metrics={"ModelQuality": {"Statistics": {
+            "ContentType": "application/json",
+            "S3Uri": Join(on="/", values=[metrics_uri, "evaluation.json"])}}})
+    create = ModelStep("CreateModel", model=train.properties.TrainingJobName)
+    cond = ConditionStep(
+        "AccuracyOK",
+        conditions=[ConditionGreaterThanOrEqualTo(
+            JsonGet(ev, evaluation, "metrics.accuracy.value"), threshold)],
+        if_steps=[register, create],
+        else_steps=[FailStep("TooLow", error_message="accuracy below threshold")])
+    return Pipeline(PIPELINE_NAME, parameters=[input_data, n_epochs, threshold],
+                    steps=[prep, train, ev, cond], workspace=workspace)
+
+
+def step_table(steps: list[dict[str, Any]]) -> str:
+    """``execution.list_steps()`` as a table: step, status, cache hit, outcome/job, seconds."""
+    from mlyard.cli.output import table
+
+    rows = []
+    for step in reversed(steps):  # list_steps gives the newest first, as SageMaker
+        meta = step.get("Metadata") or {}
+        detail = ""
+        for key in ("TrainingJob", "ProcessingJob", "RegisterModel", "Model"):
+            if key in meta:
+                detail = str(meta[key].get("Arn", ""))
+        if "Condition" in meta:
+            detail = f"outcome {meta['Condition'].get('Outcome')}"
+        if "Fail" in meta:
+            detail = str(meta["Fail"].get("ErrorMessage", ""))
+        hit = step.get("CacheHitResult") or {}
+        start, end = step.get("StartTime"), step.get("EndTime")
+        took = f"{_seconds(end) - _seconds(start):.2f}" if start and end else ""
+        rows.append((step["StepName"], step["StepStatus"],
+                     hit.get("SourcePipelineExecutionArn", "") if hit else "", detail, took,
+                     step.get("FailureReason") or ""))
+    return table(["step", "status", "cache hit from", "job / outcome", "seconds", "failure"],
+                 rows)
+
+
+def _seconds(value: Any) -> float:
+    """A timestamp of ``list_steps`` (epoch seconds, datetime or ISO text) in seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        from datetime import datetime
+
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return float(value.timestamp())
+
+
+def run_course(*, data: str | Path | None = None, algorithm: str = "blazingtext",
+               min_accuracy: float = 0.80, epochs: int | None = None, approve: bool = True,
+               deploy: bool = True, keep: bool = False,
+               n_predictions: int = len(SAMPLE_REVIEWS), workspace: Any = None,
+               echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Upsert and run the course pipeline, then approve, deploy and predict; returns a
+    summary (execution, steps, registry version, predictions, seconds per phase)."""
+    from mlyard.core.workspace import default_workspace
+    from mlyard.datasets.reviews import check_reviews_file, reviews_csv_path
+
+    ws = workspace or default_workspace()
+    data_path = check_reviews_file(Path(data or reviews_csv_path()).expanduser().resolve())
+    seconds: dict[str, float] = {}
+    start = t = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        seconds[name] = round(now - t, 3)
+        t = now
+
+    pipe = course_pipeline(str(data_path), algorithm=algorithm, epochs=epochs,
+                           min_accuracy=min_accuracy, workspace=ws)
+    pipe.upsert(description="The course pipeline: prepare, train, evaluate, register")
+    execution = pipe.start()
+    echo(f"pipeline {PIPELINE_NAME}: execution {execution.execution_id} started "
+         f"({algorithm}, MinAccuracy {min_accuracy})")
+    record = execution.wait(raise_on_failure=False)
+    lap("pipeline")
+    steps = execution.list_steps()
+    echo(step_table(steps))
+    summary: dict[str, Any] = {
+        "execution_id": execution.execution_id, "status": record.status,
+        "failure_reason": record.failure_reason, "algorithm": algorithm,
+        "steps_run": [s["StepName"] for s in steps], "accuracy": None,
+        "model_package": None, "approval_status": None, "endpoint": None, "predictions": [],
+    }
+    by_name = {s["StepName"]: s for s in steps}
+    if record.status == "Succeeded" and "Register" in by_name:
+        arn = by_name["Register"]["Metadata"]["RegisterModel"]["Arn"]
+        summary["model_package"] = arn
+        summary["approval_status"] = "PendingManualApproval"
+        summary["accuracy"] = _accuracy(ws, arn)
+        echo(f"registered {arn} (test accuracy {summary['accuracy']:.4f}), "
+             "PendingManualApproval")
+    else:
+        echo(f"execution {record.status}: {record.failure_reason or ''}")
+    if summary["model_package"] and approve:
+        from mlyard.sdk.registry import ModelPackage
+
+        package = ModelPackage(summary["model_package"], workspace=ws)
+        package.approve(note=f"test accuracy {summary['accuracy']:.4f} >= {min_accuracy}")
+        summary["approval_status"] = "Approved"
+        lap("approve")
+        echo(f"approved {summary['model_package']}")
+        if deploy:
+            summary.update(_deploy_and_predict(ws, package, n_predictions, keep, echo, lap))
+    seconds["total"] = round(time.perf_counter() - start, 3)
+    summary["seconds"] = seconds
+    return summary
+
+
+def _accuracy(ws: Any, arn: str) -> float | None:
+    from mlyard.registry.service import get_package
+
+    content = (get_package(ws, arn).model_metrics.get("ModelQuality", {})
+               .get("Statistics", {}).get("Content") or {})
+    value = content.get("metrics", {}).get("accuracy", {}).get("value")
+    return None if value is None else float(value)
+
+
+def _deploy_and_predict(ws: Any, package: Any, n_predictions: int, keep: bool,
+                        echo: Callable[[str], None],
+                        lap: Callable[[str], None]) -> dict[str, Any]:
+    from mlyard.server.run import running_server, stop_server
+
+    started_server = running_server(ws.settings) is None
+    predictor = package.deploy(ENDPOINT)
+    lap("deploy")
+    echo(f"deployed {package.arn} to endpoint {ENDPOINT}")
+    predictions = []
+    try:
+        for i in range(n_predictions):
+            text = SAMPLE_REVIEWS[i % len(SAMPLE_REVIEWS)]
+            answer = predictor.predict([text])[0]
+            predictions.append({"text": text, "label": answer["label"][0],
+                                "prob": round(float(answer["prob"][0]), 4)})
+        lap("predict")
+        for p in predictions[:len(SAMPLE_REVIEWS)]:
+            echo(f"  {p['label']:>2} ({p['prob']:.2f})  {p['text']}")
+    finally:
+        if not keep:
+            predictor.delete_endpoint()
+            if started_server:
+                stop_server(ws.settings)
+            lap("cleanup")
+            echo(f"deleted endpoint {ENDPOINT}" + (" and stopped the server it started"
+                                                   if started_server else ""))
+    return {"endpoint": ENDPOINT, "predictions": predictions}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None,
+                        help="The reviews CSV (default: MLYARD_REVIEWS_CSV or "
+                        "../shared/data/womens_clothing_ecommerce_reviews.csv).")
+    parser.add_argument("--algorithm", choices=sorted(DEFAULT_EPOCHS), default="blazingtext",
+                        type=str.lower, help="Training algorithm (default blazingtext).")
+    parser.add_argument("--min-accuracy", type=float, default=0.80,
+                        help="The MinAccuracy parameter's default (0.80).")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="Training epochs (default 10 for blazingtext, 1 for bert).")
+    parser.add_argument("--no-approve", dest="approve", action="store_false",
+                        help="Leave the new version PendingManualApproval (and do not deploy).")
+    parser.add_argument("--no-deploy", dest="deploy", action="store_false",
+                        help="Approve but do not deploy or predict.")
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the endpoint (and the server) running afterwards.")
+    parser.add_argument("--summary", type=Path, default=None,
+                        help="Also write the summary JSON to this file.")
+    args = parser.parse_args(argv)
+    from mlyard.errors import JobFailedError, MlyardError
+
+    try:
+        summary = run_course(data=args.data, algorithm=args.algorithm,
+                             min_accuracy=args.min_accuracy, epochs=args.epochs,
+                             approve=args.approve, deploy=args.deploy, keep=args.keep)
+    except JobFailedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except MlyardError as exc:  # a user error (bad data path, parameter): exit 2 as the CLI
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.summary:
+        args.summary.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    return 0 if summary["status"] == "Succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
