@@ -207,7 +207,9 @@ def run_course(*, data: str | Path | None = None, algorithm: str = "blazingtext"
     summary: dict[str, Any] = {
         "execution_id": execution.execution_id, "status": record.status,
         "failure_reason": record.failure_reason, "algorithm": algorithm,
-        "steps_run": [s["StepName"] for s in steps], "accuracy": None,
+        "steps_run": [s["StepName"] for s in steps],
+        "cache_hits": [s["StepName"] for s in steps if s.get("CacheHitResult")],
+        "accuracy": None,
         "model_package": None, "approval_status": None, "endpoint": None, "predictions": [],
     }
     by_name = {s["StepName"]: s for s in steps}
