@@ -60,6 +60,7 @@ SAMPLE_REVIEWS = [
 def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | None = None,
                     min_accuracy: float = 0.80, workspace: Any = None) -> Any:
     """The course pipeline as ``mlyard.pipelines`` objects (nothing is stored or run)."""
+    import mlyard
     from mlyard.pipelines import (
         CacheConfig,
         ConditionGreaterThanOrEqualTo,
@@ -67,6 +68,8 @@ def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | 
         FailStep,
         Join,
         JsonGet,
+        MetricsSource,
+        ModelMetrics,
         ModelStep,
         ParameterFloat,
         ParameterInteger,
@@ -77,8 +80,6 @@ def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | 
         RegisterModel,
         TrainingStep,
     )
-
-    import mlyard
     from mlyard.processing.spec import ProcessingInput, ProcessingOutput
 
     if algorithm not in DEFAULT_EPOCHS:
@@ -119,14 +120,15 @@ def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | 
     metrics_uri = ev.properties.ProcessingOutputConfig.Outputs["metrics"].S3Output.S3Uri
     register = RegisterModel(
         "Register",
-        model=train.properties.TrainingJobName,
+        model=train,
         model_package_group_name=GROUP,
         approval_status="PendingManualApproval",
         description=f"course pipeline, {algorithm}",
-        model_metrics={"ModelQuality": {"Statistics": {
-            "ContentType": "application/json",
-            "S3Uri": Join(on="/", values=[metrics_uri, "evaluation.json"])}}})
-    create = ModelStep("CreateModel", model=train.properties.TrainingJobName)
+        content_types=["application/json"], response_types=["application/json"],
+        model_metrics=ModelMetrics(model_statistics=MetricsSource(
+            content_type="application/json",
+            s3_uri=Join(on="/", values=[metrics_uri, "evaluation.json"]))))
+    create = ModelStep("CreateModel", model=train)
     cond = ConditionStep(
         "AccuracyOK",
         conditions=[ConditionGreaterThanOrEqualTo(
@@ -142,7 +144,7 @@ def step_table(steps: list[dict[str, Any]]) -> str:
     from mlyard.cli.output import table
 
     rows = []
-    for step in reversed(steps):  # list_steps gives the newest first, as SageMaker
+    for step in sorted(steps, key=lambda s: _seconds(s.get("StartTime") or 0)):
         meta = step.get("Metadata") or {}
         detail = ""
         for key in ("TrainingJob", "ProcessingJob", "RegisterModel", "Model"):
@@ -254,7 +256,7 @@ def _deploy_and_predict(ws: Any, package: Any, n_predictions: int, keep: bool,
     started_server = running_server(ws.settings) is None
     predictor = package.deploy(ENDPOINT)
     lap("deploy")
-    echo(f"deployed {package.arn} to endpoint {ENDPOINT}")
+    echo(f"deployed {package.ref} to endpoint {ENDPOINT}")
     predictions = []
     try:
         for i in range(n_predictions):
