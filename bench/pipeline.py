@@ -25,6 +25,10 @@ Figures, each from a fresh workspace (``MLYARD_HOME`` in a temporary folder), re
   is reported as ``overhead_jobs_ms_per_step``. The order of the pipeline and hand runs
   alternates between repeats.
 
+Every figure is wall time, so other work on the machine skews it: the 1-minute load average
+before each run is recorded (``load_average_1m_before``; the table's header gives the
+highest). Quote figures from a quiet machine.
+
 Usage: ``python bench/pipeline.py [--data CSV] [--repeats 3] [--predictions 100] [--quick]
 [--output bench/results/pipeline.json]``; a table for people, the last line one line of
 JSON with the figures and the machine. ``--quick`` (CI size): a 3,000-row sample, 2
@@ -212,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             run: dict[str, Any] = {}
             for what in order:
                 ws = fresh_workspace(root, f"{what}-{i}")
-                log(f"repeat {i + 1}/{repeats}: {what}")
+                log(f"repeat {i + 1}/{repeats}: {what} (load average {os.getloadavg()[0]:.1f})")
+                run.setdefault("load_average_1m_before", {})[what] = round(os.getloadavg()[0], 2)
                 if what == "pipeline":
                     run["pipeline"] = pipeline_run(ws, example, data, epochs, n_predictions,
                                                    min_accuracy)
@@ -231,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{run['overhead_ms_per_step']:.0f} ms/step")
             result["runs"].append(run)
     runs = result["runs"]
+    loads = [v for r in runs for v in r["load_average_1m_before"].values()]
     figures = {
         "end_to_end_s": med_worst([r["pipeline"]["seconds"] for r in runs]),
         "cached_rerun_s": med_worst([r["pipeline"]["cached_rerun_s"] for r in runs]),
@@ -238,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "overhead_ms_per_step": med_worst([r["overhead_ms_per_step"] for r in runs]),
         "overhead_jobs_ms_per_step": med_worst([r["overhead_jobs_ms_per_step"] for r in runs]),
         "steps": len(runs[0]["pipeline"]["steps"]),
+        "max_load_average_1m": max(loads),
         "accuracy": med_worst([r["pipeline"]["accuracy"] for r in runs], worst=min),
     }
     result["figures"] = figures
@@ -257,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"<= {target:g} {unit}" if target is not None else ""])
     widths = [max(len(r[c]) for r in table) for c in range(4)]
     print(f"course pipeline, BlazingText {epochs} epochs, {repeats} repeat(s), "
-          f"{n_predictions} predictions, {figures['steps']} steps")
+          f"{n_predictions} predictions, {figures['steps']} steps, load average <= "
+          f"{figures['max_load_average_1m']:.1f} before each run on {os.cpu_count()} CPUs")
     for k, row in enumerate(table):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
         if k == 0:

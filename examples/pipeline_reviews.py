@@ -13,6 +13,10 @@ Usage::
 
     python examples/pipeline_reviews.py [--data CSV] [--algorithm blazingtext|bert]
         [--min-accuracy 0.8] [--epochs 10] [--no-approve] [--no-deploy] [--keep]
+        [--upsert-only] [--summary FILE]
+
+``--upsert-only`` only stores the pipeline, to run it with ``mlyard pipelines start reviews
+--wait`` (or ``--param MinAccuracy=0.82``).
 
 The data defaults to the reviews CSV setting (``MLYARD_REVIEWS_CSV``, else
 ``../shared/data/womens_clothing_ecommerce_reviews.csv``); the workspace is ``MLYARD_HOME``.
@@ -30,11 +34,41 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import mlyard
+from mlyard.cli.output import table
+from mlyard.core.workspace import default_workspace
+from mlyard.datasets.reviews import check_reviews_file, reviews_csv_path
+from mlyard.errors import JobFailedError, MlyardError
+from mlyard.pipelines import (
+    CacheConfig,
+    ConditionGreaterThanOrEqualTo,
+    ConditionStep,
+    FailStep,
+    Join,
+    JsonGet,
+    MetricsSource,
+    ModelMetrics,
+    ModelStep,
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+    Pipeline,
+    ProcessingStep,
+    PropertyFile,
+    RegisterModel,
+    TrainingStep,
+)
+from mlyard.processing.spec import ProcessingInput, ProcessingOutput
+from mlyard.registry.service import get_package
+from mlyard.sdk.registry import ModelPackage
+from mlyard.server.run import running_server, stop_server
+
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "pipeline"
 PIPELINE_NAME = "reviews"
 GROUP = "reviews"
 ENDPOINT = "reviews"
+DESCRIPTION = "The course pipeline: prepare, train, evaluate, register"
 
 #: The demo's BlazingText hyperparameters (``mlyard demo``), epochs a pipeline parameter.
 BLAZINGTEXT_HYPERPARAMETERS: dict[str, Any] = {
@@ -58,30 +92,8 @@ SAMPLE_REVIEWS = [
 
 
 def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | None = None,
-                    min_accuracy: float = 0.80, workspace: Any = None) -> Any:
+                    min_accuracy: float = 0.80, workspace: Any = None) -> Pipeline:
     """The course pipeline as ``mlyard.pipelines`` objects (nothing is stored or run)."""
-    import mlyard
-    from mlyard.pipelines import (
-        CacheConfig,
-        ConditionGreaterThanOrEqualTo,
-        ConditionStep,
-        FailStep,
-        Join,
-        JsonGet,
-        MetricsSource,
-        ModelMetrics,
-        ModelStep,
-        ParameterFloat,
-        ParameterInteger,
-        ParameterString,
-        Pipeline,
-        ProcessingStep,
-        PropertyFile,
-        RegisterModel,
-        TrainingStep,
-    )
-    from mlyard.processing.spec import ProcessingInput, ProcessingOutput
-
     if algorithm not in DEFAULT_EPOCHS:
         raise ValueError(f"algorithm must be one of {sorted(DEFAULT_EPOCHS)}, got {algorithm!r}")
     input_data = ParameterString("InputData", default_value=data)
@@ -141,8 +153,6 @@ def course_pipeline(data: str, *, algorithm: str = "blazingtext", epochs: int | 
 
 def step_table(steps: list[dict[str, Any]]) -> str:
     """``execution.list_steps()`` as a table: step, status, cache hit, outcome/job, seconds."""
-    from mlyard.cli.output import table
-
     rows = []
     for step in sorted(steps, key=lambda s: _seconds(s.get("StartTime") or 0)):
         meta = step.get("Metadata") or {}
@@ -182,9 +192,6 @@ def run_course(*, data: str | Path | None = None, algorithm: str = "blazingtext"
                echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Upsert and run the course pipeline, then approve, deploy and predict; returns a
     summary (execution, steps, registry version, predictions, seconds per phase)."""
-    from mlyard.core.workspace import default_workspace
-    from mlyard.datasets.reviews import check_reviews_file, reviews_csv_path
-
     ws = workspace or default_workspace()
     data_path = check_reviews_file(Path(data or reviews_csv_path()).expanduser().resolve())
     seconds: dict[str, float] = {}
@@ -198,7 +205,7 @@ def run_course(*, data: str | Path | None = None, algorithm: str = "blazingtext"
 
     pipe = course_pipeline(str(data_path), algorithm=algorithm, epochs=epochs,
                            min_accuracy=min_accuracy, workspace=ws)
-    pipe.upsert(description="The course pipeline: prepare, train, evaluate, register")
+    pipe.upsert(description=DESCRIPTION)
     execution = pipe.start()
     echo(f"pipeline {PIPELINE_NAME}: execution {execution.execution_id} started "
          f"({algorithm}, MinAccuracy {min_accuracy})")
@@ -225,8 +232,6 @@ def run_course(*, data: str | Path | None = None, algorithm: str = "blazingtext"
     else:
         echo(f"execution {record.status}: {record.failure_reason or ''}")
     if summary["model_package"] and approve:
-        from mlyard.sdk.registry import ModelPackage
-
         package = ModelPackage(summary["model_package"], workspace=ws)
         package.approve(note=f"test accuracy {summary['accuracy']:.4f} >= {min_accuracy}")
         summary["approval_status"] = "Approved"
@@ -240,8 +245,6 @@ def run_course(*, data: str | Path | None = None, algorithm: str = "blazingtext"
 
 
 def _accuracy(ws: Any, arn: str) -> float | None:
-    from mlyard.registry.service import get_package
-
     content = (get_package(ws, arn).model_metrics.get("ModelQuality", {})
                .get("Statistics", {}).get("Content") or {})
     value = content.get("metrics", {}).get("accuracy", {}).get("value")
@@ -251,8 +254,6 @@ def _accuracy(ws: Any, arn: str) -> float | None:
 def _deploy_and_predict(ws: Any, package: Any, n_predictions: int, keep: bool,
                         echo: Callable[[str], None],
                         lap: Callable[[str], None]) -> dict[str, Any]:
-    from mlyard.server.run import running_server, stop_server
-
     started_server = running_server(ws.settings) is None
     predictor = package.deploy(ENDPOINT)
     lap("deploy")
@@ -295,12 +296,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="Approve but do not deploy or predict.")
     parser.add_argument("--keep", action="store_true",
                         help="Keep the endpoint (and the server) running afterwards.")
+    parser.add_argument("--upsert-only", action="store_true",
+                        help="Only store the pipeline (then: mlyard pipelines start reviews).")
     parser.add_argument("--summary", type=Path, default=None,
                         help="Also write the summary JSON to this file.")
     args = parser.parse_args(argv)
-    from mlyard.errors import JobFailedError, MlyardError
-
     try:
+        if args.upsert_only:
+            data = check_reviews_file(Path(args.data or reviews_csv_path()).expanduser()
+                                      .resolve())
+            course_pipeline(str(data), algorithm=args.algorithm, epochs=args.epochs,
+                            min_accuracy=args.min_accuracy).upsert(description=DESCRIPTION)
+            print(f"pipeline {PIPELINE_NAME} stored; run it with: mlyard pipelines start "
+                  f"{PIPELINE_NAME} --wait")
+            return 0
         summary = run_course(data=args.data, algorithm=args.algorithm,
                              min_accuracy=args.min_accuracy, epochs=args.epochs,
                              approve=args.approve, deploy=args.deploy, keep=args.keep)
