@@ -44,17 +44,19 @@ EXECUTION_VARIABLES = ("PipelineExecutionId", "PipelineName", "PipelineExecution
                        "StartDateTime", "CurrentDateTime")
 #: The top-level properties each step type exposes once it Succeeded.
 STEP_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "Processing": ("ProcessingJobName", "ProcessingJobStatus", "ProcessingOutputConfig"),
-    "Training": ("TrainingJobName", "TrainingJobStatus", "ModelArtifacts",
+    "Processing": ("ProcessingJobName", "ProcessingJobStatus", "ProcessingJobArn",
+                   "ProcessingOutputConfig"),
+    "Training": ("TrainingJobName", "TrainingJobStatus", "TrainingJobArn", "ModelArtifacts",
                  "FinalMetricDataList", "HyperParameters", "OutputDataConfig"),
     "Tuning": ("HyperParameterTuningJobName", "HyperParameterTuningJobStatus",
-               "BestTrainingJob"),
-    "Transform": ("TransformJobName", "TransformJobStatus", "TransformOutput"),
+               "HyperParameterTuningJobArn", "BestTrainingJob"),
+    "Transform": ("TransformJobName", "TransformJobStatus", "TransformJobArn",
+                  "TransformOutput"),
     "Model": ("ModelName", "PrimaryContainer"),
     "RegisterModel": ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion",
                       "ModelApprovalStatus"),
     "Condition": ("Outcome",),
-    "Function": ("ReturnValue",),
+    "Function": ("ReturnValue", "ProcessingJobName"),
     "Fail": (),
 }
 COMPARISONS = ("Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan",
@@ -189,10 +191,8 @@ class PipelineDefinition:
                 cache["ExpireAfter"] = raw_expire
             out["CacheConfig"] = cache
         if sd.retry_policies:
-            out["RetryPolicies"] = [
-                {"ExceptionType": list(r.exception_types), "IntervalSeconds": r.interval_seconds,
-                 "BackoffRate": r.backoff_rate, "MaxAttempts": r.max_attempts}
-                for r in sd.retry_policies]
+            # As given (1 stays 1, not 1.0), so the text round-trips too.
+            out["RetryPolicies"] = copy.deepcopy(self._raw_step(name)["RetryPolicies"])
         if sd.property_files:
             out["PropertyFiles"] = [{"PropertyFileName": f.name, "OutputName": f.output_name,
                                      "FilePath": f.path} for f in sd.property_files]
@@ -365,7 +365,7 @@ def _check_default(name: str, ptype: str, value: Any) -> Any:
         return None
     ok = {"String": isinstance(value, str),
           "Integer": isinstance(value, int) and not isinstance(value, bool),
-          "Float": isinstance(value, int | float) and not isinstance(value, bool),
+          "Float": _is_number(value),
           "Boolean": isinstance(value, bool)}[ptype]
     if not ok:
         raise ValidationError(f"parameter {name}: default {value!r} is not a {ptype}")
@@ -457,6 +457,10 @@ _STEP_KEYS = {"Name", "Type", "Arguments", "DependsOn", "CacheConfig", "RetryPol
               "PropertyFiles", "DisplayName", "Description"}
 
 
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 class _Parser:
     def __init__(self) -> None:
         self.steps: dict[str, StepDef] = {}
@@ -475,6 +479,11 @@ class _Parser:
                                   "digits, '-' and '_')")
         if name in self.steps:
             raise ValidationError(f"duplicate step name {name!r}")
+        # Step jobs are named after the step in lower case with '-' for '_' (job-name rule).
+        twin = next((n for n in self.steps if _slug(n) == _slug(name)), None)
+        if twin is not None:
+            raise ValidationError(f"step names {twin!r} and {name!r} differ only in case or "
+                                  "'-'/'_' (their jobs' names would be the same)")
         unknown = set(item) - _STEP_KEYS
         if unknown:
             raise ValidationError(f"step {name}: unknown field {sorted(unknown)[0]!r}")
@@ -978,14 +987,13 @@ def coerce_parameter(p: ParameterDef, value: Any) -> Any:
             except ValueError:
                 raise bad from None
         raise bad
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            raise bad from None
-    raise bad
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise bad from None
+    if not math.isfinite(number):
+        raise ValidationError(f"parameter {p.name}: {value!r} is not a finite number")
+    return number
 
 
 def bind_parameters(defn: PipelineDefinition, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -1017,20 +1025,6 @@ class Scope(Protocol):
     def step_properties(self, step: str) -> dict[str, Any]: ...
 
     def property_file(self, step: str, name: str) -> Any: ...
-
-
-def _path_text(path: tuple[str | int, ...] | list[str | int]) -> str:
-    out = ""
-    for seg in path:
-        if isinstance(seg, int):
-            out += f"[{seg}]"
-        elif re.fullmatch(r"[A-Za-z0-9_:-]+", seg) and out:
-            out += f".{seg}"
-        elif re.fullmatch(r"[A-Za-z0-9_:-]+", seg):
-            out += seg
-        else:
-            out += f"[{seg!r}]"
-    return out
 
 
 def _walk(value: Any, path: tuple[str | int, ...] | list[str | int]) -> tuple[bool, Any]:
@@ -1097,8 +1091,8 @@ def resolve(value: Any, scope: Scope) -> Any:
                 return copy.deepcopy(scope.property_file(ref.name, str(ref.path[1])))
             found, v = _walk(scope.step_properties(ref.name), ref.path)
             if not found:
-                raise ValidationError(f"step {ref.name} has no property "
-                                      f"{_path_text(ref.path)!r}")
+                where = value["Get"][len("Steps.") + len(ref.name):].lstrip(".")
+                raise ValidationError(f"step {ref.name} has no property {where!r}")
             return copy.deepcopy(v)
         if key == "Std:Join":
             on, values = _join_parts(value)

@@ -145,6 +145,7 @@ class PipelineDriver:
         self.steps: dict[str, StepExecutionRecord] = {}
         self.running: dict[str, Running] = {}
         self.retry_at: dict[str, tuple[float, int]] = {}  # step -> (when, next attempt)
+        self.retry_reason: dict[str, str] = {}  # step -> why its last attempt failed
         self.failure: str | None = None
         self.scope = ExecutionScope(self)
 
@@ -350,9 +351,10 @@ class PipelineDriver:
                          step_job_name(self.execution_id, name, 1)[:-2])
         source = arguments.get("SourceModelName")
         uri = _dig(arguments, "PrimaryContainer", "ModelDataUrl")
+        job_name: str | None = None
         if source:
             src = self.ws.store.get_model(str(source))
-            uri, flavor = uri or src.uri, src.flavor
+            uri, flavor, job_name = uri or src.uri, src.flavor, src.job_name
         elif isinstance(uri, str):
             from mlyard.models.base import read_manifest
 
@@ -362,7 +364,7 @@ class PipelineDriver:
             raise ValidationError("a Model step needs PrimaryContainer.ModelDataUrl or "
                                   "SourceModelName")
         try:
-            self.ws.store.create_model(model_name, str(uri), flavor, job_name=self.job_name,
+            self.ws.store.create_model(model_name, str(uri), flavor, job_name=job_name,
                                        metadata={"PipelineExecutionId": self.execution_id,
                                                  "StepName": name})
         except ConflictError:
@@ -375,7 +377,9 @@ class PipelineDriver:
         self.log.write(f"step {name}: model {model_name} created")
 
     def _register_step(self, name: str, arguments: dict[str, Any]) -> None:
-        from mlyard.registry.service import register_model_version
+        from mlyard.registry.service import (  # type: ignore[import-untyped,unused-ignore]
+            register_model_version,
+        )
 
         group = str(arguments["ModelPackageGroupName"])
         package = register_model_version(
@@ -440,11 +444,24 @@ class PipelineDriver:
             wait = self._retry_wait(run.step, run.attempt)
             if wait is not None and self.failure is None:
                 self.retry_at[run.step] = (time.monotonic() + wait, run.attempt + 1)
+                self.retry_reason[run.step] = reason
                 self.log.write(f"step {run.step}: job {job.name} failed ({reason}); retrying "
                                f"in {wait:.3g} s (attempt {run.attempt + 1})")
             else:
                 self._fail_step(run.step, reason)
         return True
+
+    def _abandon_retries(self) -> None:
+        """The execution is failing: steps waiting for their next attempt (or to start
+        again after a resume) end Failed; retrying the execution runs them again."""
+        for name in list(self.retry_at):
+            why = self.retry_reason.pop(name, "not started")
+            with contextlib.suppress(NotFoundError):
+                self.pipes.transition_step(
+                    self.execution_id, name, "Failed", expected=["Starting", "Executing"],
+                    failure_reason=f"{why}; not retried: the execution failed")
+                self.steps[name] = self.pipes.get_step(self.execution_id, name)
+        self.retry_at.clear()
 
     def _retry_wait(self, step: str, attempt: int) -> float | None:
         """Seconds before the next attempt of a failed job step, or None if its retry
@@ -575,6 +592,7 @@ class PipelineDriver:
                        f"(version {ex.pipeline_version}): {len(self.defn.steps)} step(s), "
                        f"{done} already Succeeded, {len(self.running)} running, up to "
                        f"{self.parallelism} at a time")
+        self._warm_standbys()
         while True:
             if self._stop_requested():
                 self._stop_all()
@@ -587,7 +605,7 @@ class PipelineDriver:
                 if self._poll(self.running[name]):
                     del self.running[name]
             if self.failure is not None:
-                self.retry_at.clear()
+                self._abandon_retries()
                 if not self.running:
                     break
             else:
@@ -611,6 +629,46 @@ class PipelineDriver:
         self.log.write("pipeline execution Succeeded")
         return "Succeeded"
 
+    def _warm_standbys(self) -> None:
+        """Ask the executor for standby job processes (where it keeps them), in the
+        background, so job steps start in milliseconds instead of a cold start."""
+        import threading
+
+        from mlyard.core.kinds import get_job_kind
+
+        kinds = {"Processing": "processing", "Function": "processing",
+                 "Training": "training", "Transform": "transform", "Tuning": "tuning"}
+        todo = [s for n, s in self.defn.steps.items() if s.type in kinds
+                and (n not in self.steps or self.steps[n].status != "Succeeded")]
+        if not todo:
+            return
+        preload: set[str] = set()
+        for sdef in todo:
+            with contextlib.suppress(Exception):
+                kind = get_job_kind(kinds[sdef.type])
+                preload.update(kind.preload(kind.parse_spec(
+                    self._job_spec_sample(sdef.type, sdef.arguments))))
+        count = min(self.parallelism, len(todo))
+
+        def warm() -> None:
+            with contextlib.suppress(Exception):
+                self.ws.executor.warm(count, preload=sorted(preload), timeout=60)
+
+        threading.Thread(target=warm, daemon=True, name="mlyard-warm").start()
+
+    @staticmethod
+    def _job_spec_sample(step_type: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """A minimal spec of a step type's job kind (only to ask the kind what to preload:
+        a training step's algorithm, when the definition names one)."""
+        if step_type in ("Processing", "Function"):
+            return {"kind": "processing", "command": ["true"]}
+        if step_type == "Training":
+            algorithm = arguments.get("AlgorithmName")
+            if isinstance(algorithm, str):
+                return {"kind": "training", "algorithm": algorithm}
+            return {"kind": "training", "command": ["true"]}
+        raise ValidationError(f"no preload sample for {step_type}")
+
     def _launch_ready(self) -> None:
         now = time.monotonic()
         for name in self.defn.steps:
@@ -625,6 +683,7 @@ class PipelineDriver:
                 if self._step_state_without_retry(name) != "ready":
                     continue
                 del self.retry_at[name]
+                self.retry_reason.pop(name, None)
                 self._start(name, attempt)
                 continue
             if self._step_state(name) == "ready":

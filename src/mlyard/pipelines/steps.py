@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from mlyard.core.specs import check_job_name
 from mlyard.errors import ValidationError
 from mlyard.pipelines.conditions import Condition
 from mlyard.pipelines.definition import (
@@ -171,15 +172,15 @@ def _spec_json(build: Callable[[], Any], step: str) -> dict[str, Any]:
     return out
 
 
-def _channels(inputs: Any) -> dict[str, Any]:
+def _channels(inputs: Any, step: str) -> dict[str, Any]:
     if inputs is None:
         return {}
     if isinstance(inputs, str):
         return {"train": inputs}
     if isinstance(inputs, Mapping):
         return {str(k): _uri(v) for k, v in inputs.items()}
-    raise ValidationError("inputs must be a path/URI (the train channel) or a mapping of "
-                          "channel name to path/URI")
+    raise ValidationError(f"step {step}: inputs must be a path/URI (the train channel) or a "
+                          "mapping of channel name to path/URI")
 
 
 def _uri(value: Any) -> Any:
@@ -251,7 +252,7 @@ class TrainingStep(Step):
         if not callable(getattr(estimator, "spec", None)):
             raise ValidationError(f"step {name}: estimator must be an mlyard.Estimator")
         self.estimator = estimator
-        self.inputs = _channels(inputs)
+        self.inputs = _channels(inputs, name)
         self.arguments  # noqa: B018 - refuse a bad job now
 
     @property
@@ -276,7 +277,7 @@ class TuningStep(Step):
         if not callable(getattr(tuner, "spec", None)):
             raise ValidationError(f"step {name}: tuner must be an mlyard.HyperparameterTuner")
         self.tuner = tuner
-        self.inputs = _channels(inputs)
+        self.inputs = _channels(inputs, name)
         self.arguments  # noqa: B018 - refuse a bad job now
 
     @property
@@ -640,10 +641,9 @@ _DEFAULT: Any = object()
 
 
 def _client() -> Any:
-    """The engine's client module (imported when a pipeline is stored or run)."""
-    import mlyard.pipelines.client as client  # type: ignore[import-untyped,unused-ignore]
-
-    return client
+    """The engine's client module (``mlyard.pipelines.client``), imported when a pipeline is
+    stored or run: the objects and their definitions work without the engine."""
+    return importlib.import_module("mlyard.pipelines.client")
 
 
 class Pipeline:
@@ -655,7 +655,7 @@ class Pipeline:
                  steps: Sequence[Step] | None = None,
                  pipeline_experiment_config: PipelineExperimentConfig | None = _DEFAULT,
                  workspace: Any = None, sagemaker_session: Any = None) -> None:
-        self.name = _name(name, "pipeline")
+        self.name = check_job_name(name) if isinstance(name, str) else _name(name, "pipeline")
         self.parameters = list(parameters or [])
         for p in self.parameters:
             if not isinstance(p, Parameter):

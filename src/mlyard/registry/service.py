@@ -20,7 +20,7 @@ from typing import Any
 
 from mlyard.core.specs import JOB_NAME_RE
 from mlyard.core.workspace import Workspace
-from mlyard.errors import ConflictError, MlyardError, NotFoundError, ValidationError
+from mlyard.errors import ConflictError, NotFoundError, ValidationError
 from mlyard.registry.store import (
     ApprovalStatus,
     ModelPackageGroupRecord,
@@ -104,7 +104,7 @@ def create_group(ws: Workspace, name: str, *, description: str | None = None,
 def _read_json(ws: Workspace, uri: str, where: str) -> Any:
     try:
         raw = ws.artifacts.read_bytes(uri)
-    except (OSError, MlyardError, ValueError, ImportError) as exc:
+    except Exception as exc:  # any store's failure (missing file, no credentials, ...)
         raise ValidationError(f"{where}: cannot read metrics file {uri!r}: "
                               f"{getattr(exc, 'message', None) or exc}") from None
     try:

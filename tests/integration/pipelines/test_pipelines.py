@@ -50,9 +50,13 @@ CACHE = {"Enabled": True, "ExpireAfter": "PT1H"}
 
 def _make(name: str, src: Path, value: str, *, sleep: float = 0, flag: str = "") -> dict[str, Any]:
     args = ["--out", "{output:data}", "--value", value, "--sleep", str(sleep)]
+    extra: dict[str, Any] = {}
     if flag:
         args += ["--flag", flag]
-    return {"Name": name, "Type": "Processing", "CacheConfig": CACHE, "Arguments": {
+        extra["RetryPolicies"] = [{"ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR"],
+                                   "IntervalSeconds": 0.1, "BackoffRate": 2.0,
+                                   "MaxAttempts": 2}]
+    return {"Name": name, "Type": "Processing", "CacheConfig": CACHE, **extra, "Arguments": {
         "EntryPoint": "make.py", "SourceDir": str(src / "make"), "ContainerArguments": args,
         "ProcessingOutputs": [{"OutputName": "data"}]}}
 
@@ -81,7 +85,8 @@ def definition(src: Path, *, b_sleep: float = 0, a_sleep: float = 0,
                      "Arguments": {"Function": "os.path:join",
                                    "Args": ["x", {"Get": "Steps.Combine.ProcessingJobName"}]}}],
         "ElseSteps": [{"Name": "TooLow", "Type": "Fail", "Arguments": {"ErrorMessage": {
-            "Std:Join": {"On": " ", "Values": ["accuracy below", {"Get": "Parameters.MinAccuracy"}]}}}}]}}
+            "Std:Join": {"On": " ", "Values": ["accuracy below",
+                                               {"Get": "Parameters.MinAccuracy"}]}}}}]}}
     return {"Version": "2020-12-01",
             "Parameters": [{"Name": "MinAccuracy", "Type": "Float", "DefaultValue": 0.7}],
             "Steps": [_make("A", src, "0.3", sleep=a_sleep),
@@ -134,7 +139,7 @@ def test_pipeline_runs_branches_and_caches(ws: Workspace, src: Path) -> None:
 
     # the else branch: the Fail step fails the execution with its message
     low = start_pipeline(ws, "demo", {"MinAccuracy": "0.95"})
-    with pytest.raises(JobFailedError, match="accuracy below 0.95"):
+    with pytest.raises(JobFailedError, match=r"accuracy below 0\.95"):
         low.wait(timeout=60)
     low_steps = _steps(low)
     assert low_steps["Check"]["Metadata"]["Condition"]["Outcome"] == "False"
@@ -143,19 +148,15 @@ def test_pipeline_runs_branches_and_caches(ws: Workspace, src: Path) -> None:
     assert "Summarize" not in low_steps
     assert low.record.failure_reason == "accuracy below 0.95"
 
-
-def test_changed_input_is_not_a_cache_hit(ws: Workspace, src: Path) -> None:
-    upsert_pipeline(ws, "demo", definition(src))
-    first = start_pipeline(ws, "demo")
-    first.wait(timeout=60)
+    # a changed byte in Combine's script: A and B are still cache hits, Combine runs again
     script = src / "combine" / "combine.py"
     script.write_text(script.read_text() + "\n# changed\n")
-    second = start_pipeline(ws, "demo")
-    second.wait(timeout=60)
-    steps = _steps(second)
-    assert "CacheHitResult" in steps["A"] and "CacheHitResult" in steps["B"]
-    assert "CacheHitResult" not in steps["Combine"]
-    assert steps["Combine"]["JobName"] != _steps(first)["Combine"]["JobName"]
+    changed = start_pipeline(ws, "demo", {"MinAccuracy": 0.75})
+    changed.wait(timeout=60)
+    steps_now = _steps(changed)
+    assert "CacheHitResult" in steps_now["A"] and "CacheHitResult" in steps_now["B"]
+    assert "CacheHitResult" not in steps_now["Combine"]
+    assert steps_now["Combine"]["JobName"] == f"{changed.execution_id}-combine-1"
 
 
 def test_failing_step_then_retry(ws: Workspace, src: Path, tmp_path: Path) -> None:
@@ -169,6 +170,8 @@ def test_failing_step_then_retry(ws: Workspace, src: Path, tmp_path: Path) -> No
     assert "is missing" in record.failure_reason
     steps = _steps(ex)
     assert steps["B"]["StepStatus"] == "Failed" and "is missing" in steps["B"]["FailureReason"]
+    # its retry policy ran it twice
+    assert steps["B"]["AttemptCount"] == 2 and steps["B"]["JobName"].endswith("-b-2")
     assert steps["A"]["StepStatus"] == "Succeeded"
     assert "Combine" not in steps and "Check" not in steps
     first_a = steps["A"]["JobName"]
@@ -178,7 +181,7 @@ def test_failing_step_then_retry(ws: Workspace, src: Path, tmp_path: Path) -> No
     steps = _steps(ex)
     assert all(s["StepStatus"] == "Succeeded" for s in steps.values())
     assert steps["A"]["JobName"] == first_a and steps["A"]["AttemptCount"] == 1
-    assert steps["B"]["AttemptCount"] == 2 and steps["B"]["JobName"].endswith("-b-2")
+    assert steps["B"]["AttemptCount"] == 3 and steps["B"]["JobName"].endswith("-b-3")
     assert ex.record.status == "Succeeded"
 
 
@@ -224,3 +227,107 @@ def test_resume_after_the_driver_is_killed(ws: Workspace, src: Path) -> None:
     names = _job_names(ws)
     assert not any(n.endswith("-2") for n in names), names  # nothing ran twice
     assert len([n for n in names if n.startswith(ex.execution_id)]) == 4
+
+
+TRAIN = """
+import os
+print("acc=0.875", flush=True)
+open(os.path.join(os.environ["SM_MODEL_DIR"], "model.txt"), "w").write("w")
+"""
+
+
+def _training_definition(src: Path, *, register: bool = False) -> dict[str, Any]:
+    train = {"Name": "Train", "Type": "Training", "Arguments": {
+        "EntryPoint": "train.py", "SourceDir": str(src / "train"),
+        "HyperParameters": {"rate": {"Get": "Parameters.Rate"}},
+        "MetricDefinitions": [{"Name": "acc", "Regex": "acc=([0-9.]+)"}]}}
+    model = {"Name": "CreateModel", "Type": "Model", "Arguments": {
+        "SourceModelName": {"Get": "Steps.Train.TrainingJobName"}}}
+    branch: list[dict[str, Any]] = [model, {
+        "Name": "Where", "Type": "Function", "Arguments": {
+            "Function": "os.path:basename",
+            "Args": [{"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}]}}]
+    if register:
+        branch.append({"Name": "Register", "Type": "RegisterModel", "Arguments": {
+            "ModelPackageGroupName": "demo-group",
+            "ModelName": {"Get": "Steps.CreateModel.ModelName"},
+            "ModelApprovalStatus": "PendingManualApproval",
+            "InferenceSpecification": {"Containers": [{"ModelDataUrl": {
+                "Get": "Steps.CreateModel.PrimaryContainer.ModelDataUrl"}}]}}})
+    check = {"Name": "Good", "Type": "Condition", "Arguments": {
+        "Conditions": [{"Type": "GreaterThan",
+                        "LeftValue": {"Get": "Steps.Train.FinalMetricDataList['acc'].Value"},
+                        "RightValue": 0.5}],
+        "IfSteps": branch, "ElseSteps": []}}
+    return {"Version": "2020-12-01",
+            "Parameters": [{"Name": "Rate", "Type": "String", "DefaultValue": "0.1"}],
+            "Steps": [train, check]}
+
+
+@pytest.fixture
+def train_src(src: Path) -> Path:
+    (src / "train").mkdir()
+    (src / "train" / "train.py").write_text(textwrap.dedent(TRAIN))
+    return src
+
+
+def test_training_model_and_function_steps(ws: Workspace, train_src: Path) -> None:
+    upsert_pipeline(ws, "trainer", _training_definition(train_src))
+    ex = start_pipeline(ws, "trainer", {"Rate": "0.3"})
+    ex.wait(timeout=60)
+    store = PipelineStore.of(ws.store)
+    train = store.get_step(ex.execution_id, "Train")
+    assert train.properties["FinalMetricDataList"]["acc"] == {"MetricName": "acc",
+                                                              "Value": 0.875}
+    assert train.properties["HyperParameters"]["rate"] == "0.3"
+    assert train.metadata == {"TrainingJob": {"Arn": train.job_name}}
+    model = store.get_step(ex.execution_id, "CreateModel").properties
+    assert model["ModelName"] == f"{ex.execution_id}-createmodel"
+    assert ws.store.get_model(model["ModelName"]).job_name == train.job_name
+    where = store.get_step(ex.execution_id, "Where").properties["ReturnValue"]
+    assert where == "model"
+
+
+def test_register_model_step(ws: Workspace, train_src: Path) -> None:
+    pytest.importorskip("mlyard.registry.service")
+    upsert_pipeline(ws, "registered", _training_definition(train_src, register=True))
+    ex = start_pipeline(ws, "registered")
+    ex.wait(timeout=60)
+    step = PipelineStore.of(ws.store).get_step(ex.execution_id, "Register")
+    assert step.properties["ModelPackageGroupName"] == "demo-group"
+    assert step.properties["ModelPackageArn"] == "demo-group/1"
+    assert step.properties["ModelApprovalStatus"] == "PendingManualApproval"
+    assert _steps(ex)["Register"]["Metadata"] == {"RegisterModel": {"Arn": "demo-group/1"}}
+
+
+def test_the_python_objects_run(ws: Workspace, src: Path, monkeypatch: pytest.MonkeyPatch
+                                ) -> None:
+    import mlyard
+    from mlyard.pipelines import (
+        ConditionLessThan,
+        FailStep,
+        ParameterString,
+        Pipeline,
+        ProcessingStep,
+    )
+    from mlyard.pipelines.steps import ConditionStep
+
+    paths = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(
+        os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))  # jobs run from src/ below
+    monkeypatch.chdir(src)  # relative source folders resolve from here, as for a job
+    value = ParameterString("Value", default_value="0.25")
+    make = ProcessingStep("Make", processor=mlyard.Processor(entry_point="make.py",
+                                                             source_dir="make"),
+                          outputs=["data"], job_arguments=["--out", "{output:data}",
+                                                           "--value", value])
+    check = ConditionStep("Check", conditions=[ConditionLessThan(value, "0.5")],
+                          if_steps=[], else_steps=[FailStep("Big", error_message="too big")])
+    pipe = Pipeline("objects", parameters=[value], steps=[make, check])
+    pipe.upsert()
+    execution = pipe.start()
+    assert execution.wait(timeout=60).status == "Succeeded"
+    out = PipelineStore.of(ws.store).get_step(execution.execution_id, "Make").properties
+    uri = out["ProcessingOutputConfig"]["Outputs"]["data"]["S3Output"]["S3Uri"]
+    assert (ws.artifacts.materialize(uri, ws.cache_dir) / "value.txt").read_text() == "0.25"
+    assert [e.execution_id for e in pipe.list_executions()] == [execution.execution_id]
