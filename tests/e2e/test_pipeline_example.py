@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -80,3 +81,34 @@ def test_course_pipeline_without_data_says_where_to_get_it(tmp_path: Path) -> No
     proc = _run(tmp_path / "ws", "--data", str(tmp_path / "absent.csv"), "--no-deploy")
     assert proc.returncode == 2
     assert "Kaggle" in proc.stderr and "absent.csv" in proc.stderr
+
+
+def _prepare_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "course_prepare", REPO / "examples" / "pipeline" / "prepare.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prepare_is_the_course_transform_and_a_seeded_stratified_split() -> None:
+    rows = [(f"review {i}", 1 + i % 5, "Dresses" if i % 7 else "Knits") for i in range(400)]
+    rows += [("rare category", 5, "Casual bottoms")] * 3 + [(None, 4, "Dresses")]
+    raw = pd.DataFrame(rows, columns=["Review Text", "Rating", "Class Name"])
+    prepare = _prepare_module().prepare
+    parts = prepare(raw, fractions=(0.8, 0.1, 0.1), seed=42)
+    again = prepare(raw.sample(frac=1.0, random_state=1), fractions=(0.8, 0.1, 0.1), seed=42)
+    assert list(parts) == ["train", "validation", "test"]
+    for name, part in parts.items():
+        assert list(part.columns) == ["label", "text"]
+        pd.testing.assert_frame_equal(part, again[name])   # the CSV's row order does not matter
+    everything = pd.concat(parts.values())
+    assert len(everything) == 400                            # missing text, rare category gone
+    assert "rare category" not in set(everything["text"])
+    assert everything["label"].value_counts().to_dict() == {1: 160, -1: 160, 0: 80}
+    assert parts["test"]["label"].value_counts().to_dict() == {1: 16, -1: 16, 0: 8}
+    small = prepare(raw, fractions=(0.8, 0.1, 0.1), seed=42, max_rows=100)
+    assert sum(len(p) for p in small.values()) == 100
