@@ -146,6 +146,7 @@ class PipelineDriver:
         self.running: dict[str, Running] = {}
         self.retry_at: dict[str, tuple[float, int]] = {}  # step -> (when, next attempt)
         self.retry_reason: dict[str, str] = {}  # step -> why its last attempt failed
+        self._memo: dict[str, str] = {}  # step states of the current scheduling pass
         self.failure: str | None = None
         self.scope = ExecutionScope(self)
 
@@ -191,7 +192,15 @@ class PipelineDriver:
     def _step_state(self, name: str) -> str:
         """``done`` (Succeeded), ``failed`` (Failed/Stopped), ``skipped`` (never runs: a
         branch not taken, or it depends on such a step), ``ready``, ``waiting``,
-        ``running`` or ``retry``."""
+        ``running`` or ``retry``. Memoized within one scheduling pass (cleared whenever a
+        step starts), so wide diamonds of dependencies are walked once."""
+        if name in self._memo:
+            return self._memo[name]
+        state = self._compute_state(name)
+        self._memo[name] = state
+        return state
+
+    def _compute_state(self, name: str) -> str:
         record = self.steps.get(name)
         if name in self.running:
             return "running"
@@ -240,12 +249,14 @@ class PipelineDriver:
             expire = sdef.cache.expire_after_seconds
             hit = self.pipes.find_cached_step(key, 0.0 if expire is None else now - expire)
             if hit is not None:
+                # a hit's row is not stored under the key: expiry counts from the run that
+                # produced the result, not from its latest reuse
                 source = hit.cache_hit_source or hit.execution_id
                 self._put(StepExecutionRecord(
                     self.execution_id, name, sdef.type, "Succeeded", attempt=attempt,
                     job_name=hit.job_name, cache_hit_source=source, started_at=now,
                     ended_at=time.time(), properties=hit.properties,
-                    metadata=hit.metadata), cache_key=key)
+                    metadata=hit.metadata))
                 self.log.write(f"step {name}: cache hit (job {hit.job_name} of execution "
                                f"{source})")
                 return
@@ -592,7 +603,6 @@ class PipelineDriver:
                        f"(version {ex.pipeline_version}): {len(self.defn.steps)} step(s), "
                        f"{done} already Succeeded, {len(self.running)} running, up to "
                        f"{self.parallelism} at a time")
-        self._warm_standbys()
         while True:
             if self._stop_requested():
                 self._stop_all()
@@ -629,48 +639,9 @@ class PipelineDriver:
         self.log.write("pipeline execution Succeeded")
         return "Succeeded"
 
-    def _warm_standbys(self) -> None:
-        """Ask the executor for standby job processes (where it keeps them), in the
-        background, so job steps start in milliseconds instead of a cold start."""
-        import threading
-
-        from mlyard.core.kinds import get_job_kind
-
-        kinds = {"Processing": "processing", "Function": "processing",
-                 "Training": "training", "Transform": "transform", "Tuning": "tuning"}
-        todo = [s for n, s in self.defn.steps.items() if s.type in kinds
-                and (n not in self.steps or self.steps[n].status != "Succeeded")]
-        if not todo:
-            return
-        preload: set[str] = set()
-        for sdef in todo:
-            with contextlib.suppress(Exception):
-                kind = get_job_kind(kinds[sdef.type])
-                preload.update(kind.preload(kind.parse_spec(
-                    self._job_spec_sample(sdef.type, sdef.arguments))))
-        count = min(self.parallelism, len(todo))
-
-        def warm() -> None:
-            with contextlib.suppress(Exception):
-                self.ws.executor.warm(count, preload=sorted(preload), timeout=60)
-
-        threading.Thread(target=warm, daemon=True, name="mlyard-warm").start()
-
-    @staticmethod
-    def _job_spec_sample(step_type: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """A minimal spec of a step type's job kind (only to ask the kind what to preload:
-        a training step's algorithm, when the definition names one)."""
-        if step_type in ("Processing", "Function"):
-            return {"kind": "processing", "command": ["true"]}
-        if step_type == "Training":
-            algorithm = arguments.get("AlgorithmName")
-            if isinstance(algorithm, str):
-                return {"kind": "training", "algorithm": algorithm}
-            return {"kind": "training", "command": ["true"]}
-        raise ValidationError(f"no preload sample for {step_type}")
-
     def _launch_ready(self) -> None:
         now = time.monotonic()
+        self._memo.clear()
         for name in self.defn.steps:
             if self.failure is not None or len(self.running) >= self.parallelism:
                 return
@@ -685,15 +656,19 @@ class PipelineDriver:
                 del self.retry_at[name]
                 self.retry_reason.pop(name, None)
                 self._start(name, attempt)
+                self._memo.clear()
                 continue
             if self._step_state(name) == "ready":
                 previous = self.steps.get(name)
                 self._start(name, previous.attempt if previous else 1)
+                self._memo.clear()
 
     def _step_state_without_retry(self, name: str) -> str:
         pending = self.retry_at.pop(name)
+        self._memo.clear()
         try:
             return self._step_state(name)
         finally:
+            self._memo.clear()
             self.retry_at[name] = pending
 

@@ -149,3 +149,29 @@ def test_steps_waiting_to_start_end_failed_when_the_execution_fails(
     later = PipelineStore.of(ws.store).get_step(eid, "Later")
     assert later.status == "Failed" and later.attempt == 2
     assert later.failure_reason == "not started; not retried: the execution failed"
+
+
+def test_a_deep_ladder_of_diamonds_waiting_on_a_running_step_is_walked_once(
+        ws: Workspace) -> None:
+    from mlyard.pipelines.driver import Running
+
+    steps: list[dict[str, Any]] = [_cond("Root", 1, 1, [], [])]
+    previous = ["Root"]
+    for layer in range(20):
+        names = [f"L{layer}a", f"L{layer}b"]
+        for name in names:
+            steps.append({**_cond(name, 1, 1, [], []), "DependsOn": previous})
+        previous = names
+    defn = _definition(*steps)
+    pipes = PipelineStore.of(ws.store)
+    pipes.put_pipeline("p", defn)
+    pipes.create_execution(PipelineExecutionRecord("p-1", "p", 1, "Executing", {"X": 1.0},
+                                                   time.time()), defn)
+    log: Any = Log()
+    driver = PipelineDriver(ws, "p-1", PipelineExecutionJobSpec(execution_id="p-1"), log,
+                            lambda: False)
+    driver.running["Root"] = Running("Root", "root-job", 1)  # as if its job still ran
+    started = time.monotonic()
+    driver._launch_ready()
+    assert time.monotonic() - started < 1.0  # 2**20 walks without the pass' memo
+    assert pipes.list_steps("p-1") == []  # everything waits for Root
