@@ -73,6 +73,19 @@ _LAZY = {
     "ModelPredictedLabelConfig": "mlyard.sdk.clarify",
     "SHAPConfig": "mlyard.sdk.clarify",
     "TextConfig": "mlyard.sdk.clarify",
+    "Pipeline": "mlyard.pipelines",
+    "PipelineExecution": "mlyard.pipelines.client",
+    "ModelPackageGroup": "mlyard.sdk.registry",
+    "ModelPackage": "mlyard.sdk.registry",
+    "Experiment": "mlyard.sdk.experiments",
+    "start_run": "mlyard.sdk.experiments",
+    "end_run": "mlyard.sdk.experiments",
+    "active_run": "mlyard.sdk.experiments",
+    "log_param": "mlyard.sdk.experiments",
+    "log_params": "mlyard.sdk.experiments",
+    "log_metric": "mlyard.sdk.experiments",
+    "log_metrics": "mlyard.sdk.experiments",
+    "log_artifact": "mlyard.sdk.experiments",
 }
 
 

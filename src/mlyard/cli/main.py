@@ -14,15 +14,19 @@ import os
 import sys
 import tempfile
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from mlyard.cli.commands_analysis import COMMANDS as ANALYSIS_COMMANDS
 from mlyard.cli.commands_data import sql_cmd, tables, tokenize_cmd
 from mlyard.cli.commands_endpoints import endpoints, server
+from mlyard.cli.commands_experiments import COMMANDS as EXPERIMENT_COMMANDS
 from mlyard.cli.commands_jobs import job, jobs, process, train
+from mlyard.cli.commands_lineage import COMMANDS as LINEAGE_COMMANDS
 from mlyard.cli.commands_models import algorithms, demo, evaluate, models, transform
+from mlyard.cli.commands_pipelines import COMMANDS as PIPELINE_COMMANDS
+from mlyard.cli.commands_registry import COMMANDS as REGISTRY_COMMANDS
 from mlyard.cli.commands_tokens import tokens
 from mlyard.cli.commands_tuning import tune, tuning
 from mlyard.errors import JobFailedError, MlyardError, problem_text
@@ -40,7 +44,8 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 for command in (sql_cmd, tables, train, process, jobs, job, models, algorithms, evaluate,
                 transform, demo, server, endpoints, tokenize_cmd, tune, tuning, tokens,
-                *ANALYSIS_COMMANDS):
+                *ANALYSIS_COMMANDS, *PIPELINE_COMMANDS, *REGISTRY_COMMANDS, *LINEAGE_COMMANDS,
+                *EXPERIMENT_COMMANDS):
     cli.add_command(command)
 
 
@@ -54,29 +59,31 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except JobFailedError as exc:
+    except Exception as exc:
+        exit_for(exc)
+
+
+def exit_for(exc: Exception) -> NoReturn:
+    """Print ``exc`` for a user and exit with its code: 1 for a failed job, a timeout or an
+    OS error, 2 for an mlyard or validation error, 1 with the traceback in a file for
+    anything unexpected (:func:`_unexpected`)."""
+    if isinstance(exc, JobFailedError | TimeoutError):
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except MlyardError as exc:
+    if isinstance(exc, MlyardError):
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except TimeoutError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except ValueError as exc:
-        if not callable(getattr(exc, "errors", None)):  # not a pydantic ValidationError
-            _unexpected(exc)
-        click.echo(f"error: {problem_text(exc)}", err=True)
+    if isinstance(exc, ValueError) and callable(getattr(exc, "errors", None)):
+        click.echo(f"error: {problem_text(exc)}", err=True)  # a pydantic ValidationError
         sys.exit(2)
-    except OSError as exc:
+    if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         click.echo(f"error: {exc.strerror or problem_text(exc)}{where}", err=True)
         sys.exit(1)
-    except Exception as exc:
-        _unexpected(exc)
+    _unexpected(exc)
 
 
-def _unexpected(exc: BaseException) -> None:
+def _unexpected(exc: BaseException) -> NoReturn:
     """An error mlyard did not expect: one line, the traceback in a file (or printed with
     ``MLYARD_DEBUG=1``); exit 1."""
     text = "".join(traceback.format_exception(exc))

@@ -165,8 +165,15 @@ def run_standby(preload: Sequence[str] = (), home: str | os.PathLike[str] | None
         try:
             sys.stdout.write(READY_LINE + "\n")
             sys.stdout.flush()
-        except BrokenPipeError:  # the launcher is gone already
-            return 0
+        except BrokenPipeError:
+            # The launcher is gone, but it may have handed over a job name before it died
+            # (an executor can give a job to a standby that is still starting): point fd 1
+            # somewhere harmless and still read stdin, so that job runs instead of being lost.
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 1)
+            finally:
+                os.close(null)
         line = sys.stdin.buffer.readline()
         name = line.decode("utf-8", errors="replace").strip()
         if not name:  # end of input: released without a job

@@ -37,7 +37,18 @@ from mlyard.server.errors import EXCEPTION_HANDLERS
 from mlyard.server.guard import AccessGuard, AccessPolicy, TokenVerifier
 from mlyard.server.limits import CONTROL_BODY_BYTES
 from mlyard.server.readers import JobReader, ModelReader
-from mlyard.server.routes import analysis, endpoints, invocations, jobs, models, system
+from mlyard.server.routes import (
+    analysis,
+    endpoints,
+    experiments,
+    invocations,
+    jobs,
+    lineage,
+    models,
+    pipelines,
+    registry,
+    system,
+)
 from mlyard.serving.manager import EndpointManager
 from mlyard.serving.token_store import TokenStore
 
@@ -53,6 +64,10 @@ def api_routes(manager: EndpointManager,
         *jobs.routes(JobReader(manager.ws)),
         *models.routes(ModelReader(manager.ws)),
         *analysis.routes(manager.ws),
+        *pipelines.routes(manager.ws),
+        *registry.routes(manager.ws, manager),
+        *lineage.routes(manager.ws),
+        *experiments.routes(manager.ws),
     ]
     routes += system.routes(manager.metrics, lambda: len(manager.list_endpoints()),
                             lambda: routes)

@@ -103,6 +103,29 @@ def test_standby_exits_when_the_pipe_closes(ws: Workspace) -> None:
     assert not (ws.settings.home / "jobs").exists()
 
 
+def test_standby_runs_a_job_handed_over_by_a_launcher_that_died(ws: Workspace,
+                                                                tmp_path: Path) -> None:
+    """A launcher may hand a job to a standby that is still starting and then die (a killed
+    pipeline driver): the standby's ``ready`` line then meets a closed pipe, and it must
+    still run the job it was handed, not drop it."""
+    out = tmp_path / "ran.txt"
+    spec = ProcessingJobSpec(command=[sys.executable, "-c",
+                                      f"open({str(out)!r}, 'w').write('ok')"])
+    submit_job(ws, spec, "handed-1", launch=False)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlyard", "job", "standby"], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, env=job_environment(ws.settings), start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdin.write(b"handed-1\n")
+    proc.stdin.close()
+    proc.stdout.close()  # the launcher is gone before the standby is ready
+    assert proc.wait(timeout=120) == 0
+    record = wait_for_job(ws, "handed-1", timeout=60)
+    assert record.status is JobStatus.COMPLETED
+    assert out.read_text() == "ok"
+
+
 def test_standbys_exit_when_their_parent_dies(ws: Workspace, tmp_path: Path) -> None:
     """A killed driver leaves no standby behind: each reads end of input and exits."""
     driver = _script(tmp_path, "driver.py", """

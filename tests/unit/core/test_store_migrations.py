@@ -247,7 +247,8 @@ def test_v4_workspace_opens_and_works(sql_store_url: str,
     NoteStore.of(store).add_note("j1", "kept")
     assert store.schema_versions() == {"jobs": 1, "models": 1, "catalog": 1, "endpoints": 1,
                                        "rules": 1, "trials": 1, "tokens": 1, "analyses": 1,
-                                       "notes": 1}
+                                       "registry": 1, "pipelines": 1, "lineage": 1,
+                                       "experiments": 1, "notes": 1}
     store.close()
     # an older mlyard now refuses the database; opening it again changes nothing
     assert schema_info_versions(sql_store_url) == [PER_DOMAIN_MARKER]

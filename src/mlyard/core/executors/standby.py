@@ -14,8 +14,10 @@ away) it exits 0 without touching the workspace's jobs.
 
 Protocol (what :class:`mlyard.core.executors.local.LocalProcessExecutor` relies on): the
 ``ready`` line is written *before* stdin is read, so a standby that ended without writing
-``ready`` never read a job name. The launcher starts it in its own session, so stop signals
-and kills address its process group as for a cold job process.
+``ready`` never read a job name. A standby whose ``ready`` line meets a closed pipe (its
+launcher died, perhaps right after handing it a job) still reads stdin and runs a name it
+finds there, so a job handed over is never dropped. The launcher starts it in its own
+session, so stop signals and kills address its process group as for a cold job process.
 """
 
 from __future__ import annotations
