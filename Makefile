@@ -41,6 +41,7 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PY) bench/serving.py
 	$(PY) bench/analysis.py
+	$(PY) bench/pipeline.py --output bench/results/pipeline.json
 
 clean:
 	rm -rf $(VENV) .mlyard .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,8 @@ AccuracyOK (condition: accuracy >= MinAccuracy) -> if it holds: Register (model 
 PendingManualApproval, the evaluation as model metrics) + CreateModel; else: TooLow (fail).
 Then approve the new registry version, deploy it to the endpoint ``reviews``, send a few
 reviews and print the predictions, and delete the endpoint (and stop the server it started)
-unless ``--keep``.
+unless ``--keep``. An endpoint ``reviews`` that existed before is updated (blue/green) and
+kept.
 
 Usage::
 
@@ -64,6 +65,7 @@ from mlyard.processing.spec import ProcessingInput, ProcessingOutput
 from mlyard.registry.service import get_package
 from mlyard.sdk.registry import ModelPackage
 from mlyard.server.run import running_server, stop_server
+from mlyard.serving.store import EndpointStore
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "pipeline"
@@ -275,6 +277,7 @@ def _deploy_and_predict(ws: Any, package: Any, n_predictions: int, keep: bool,
                         echo: Callable[[str], None],
                         lap: Callable[[str], None]) -> dict[str, Any]:
     started_server = running_server(ws.settings) is None
+    existed = any(e.name == ENDPOINT for e in EndpointStore.of(ws.store).list_endpoints())
     predictor = package.deploy(ENDPOINT)
     lap("deploy")
     echo(f"deployed {package.ref} to endpoint {ENDPOINT}")
@@ -289,13 +292,15 @@ def _deploy_and_predict(ws: Any, package: Any, n_predictions: int, keep: bool,
         for p in predictions[:len(SAMPLE_REVIEWS)]:
             echo(f"  {p['label']:>2} ({p['prob']:.2f})  {p['text']}")
     finally:
-        if not keep:
+        if not keep and not existed:  # an endpoint that was there before stays
             predictor.delete_endpoint()
             if started_server:
                 stop_server(ws.settings)
             lap("cleanup")
             echo(f"deleted endpoint {ENDPOINT}" + (" and stopped the server it started"
                                                    if started_server else ""))
+        else:
+            predictor.close()
     return {"endpoint": ENDPOINT, "predictions": predictions}
 
 
