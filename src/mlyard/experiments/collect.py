@@ -28,7 +28,8 @@ from mlyard.experiments.store import (
     RunMetric,
     RunRecord,
 )
-from mlyard.tuning.store import TrialRecord
+from mlyard.pipelines.client import executions_with_steps
+from mlyard.tuning.store import TrialRecord, TrialStore
 
 if TYPE_CHECKING:
     from mlyard.core.workspace import Workspace
@@ -163,19 +164,13 @@ def collect_runs(jobs: Sequence[JobRecord], trials: Mapping[str, Sequence[TrialR
 def pipeline_records(ws: Workspace
                      ) -> tuple[list[ExecutionLike], dict[str, list[StepLike]]]:
     """Every pipeline execution of ``ws`` and its steps by execution id."""
-    from mlyard.pipelines.store import PipelineStore
-
-    pipelines = PipelineStore.of(ws.store)
-    executions = pipelines.list_executions(limit=SYNC_LIMIT)
-    return list(executions), {e.execution_id: list(pipelines.list_steps(e.execution_id))
-                              for e in executions}
+    executions, steps = executions_with_steps(ws, limit=SYNC_LIMIT)
+    return list(executions), {k: list(v) for k, v in steps.items()}
 
 
 def sync(ws: Workspace) -> int:
     """Import the runs of ``ws``'s jobs and pipeline executions that changed since the last
     sync; how many were imported."""
-    from mlyard.tuning.store import TrialStore
-
     store = ExperimentStore.of(ws.store)
     stored = {(r.experiment, r.name): r for e in store.list_experiments()
               for r in store.list_runs(e.name)}

@@ -37,8 +37,10 @@ from mlyard.lineage.store import (
     LineageStore,
     LineageType,
 )
-from mlyard.serving.store import EndpointConfigRecord, EndpointRecord
-from mlyard.tuning.store import TrialRecord
+from mlyard.pipelines.client import executions_with_steps
+from mlyard.registry.store import RegistryStore
+from mlyard.serving.store import EndpointConfigRecord, EndpointRecord, EndpointStore
+from mlyard.tuning.store import TrialRecord, TrialStore
 
 if TYPE_CHECKING:
     from mlyard.core.workspace import Workspace
@@ -427,8 +429,6 @@ def collect_executions(executions: Iterable[ExecutionLike],
 # -- reading the stores ------------------------------------------------------------------
 def registry_records(ws: Workspace) -> tuple[list[GroupLike], list[PackageLike]]:
     """Every model package group and registry version of ``ws``."""
-    from mlyard.registry.store import RegistryStore
-
     registry = RegistryStore.of(ws.store)
     groups = registry.list_groups()
     return list(groups), [v for g in groups for v in registry.list_versions(g.name)]
@@ -437,19 +437,12 @@ def registry_records(ws: Workspace) -> tuple[list[GroupLike], list[PackageLike]]
 def pipeline_records(ws: Workspace
                      ) -> tuple[list[ExecutionLike], dict[str, list[StepLike]]]:
     """Every pipeline execution of ``ws`` and its steps by execution id."""
-    from mlyard.pipelines.store import PipelineStore
-
-    pipelines = PipelineStore.of(ws.store)
-    executions = pipelines.list_executions(limit=SYNC_LIMIT)
-    return list(executions), {e.execution_id: list(pipelines.list_steps(e.execution_id))
-                              for e in executions}
+    executions, steps = executions_with_steps(ws, limit=SYNC_LIMIT)
+    return list(executions), {k: list(v) for k, v in steps.items()}
 
 
 def collect(ws: Workspace) -> Graph:
     """The whole derived graph of ``ws``'s stores."""
-    from mlyard.serving.store import EndpointStore
-    from mlyard.tuning.store import TrialStore
-
     jobs = ws.store.list_jobs(limit=SYNC_LIMIT)
     by_name = {j.name: j for j in jobs}
     trial_store = TrialStore.of(ws.store)

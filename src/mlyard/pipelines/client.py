@@ -85,6 +85,17 @@ def list_executions(ws: Workspace, pipeline: str, limit: int = 100
     return [reconcile_execution(ws, r) for r in _store(ws).list_executions(pipeline, limit)]
 
 
+def executions_with_steps(ws: Workspace, limit: int = 100_000
+                          ) -> tuple[list[PipelineExecutionRecord],
+                                     dict[str, list[StepExecutionRecord]]]:
+    """Every pipeline execution of ``ws`` (newest first, at most ``limit``) and each one's
+    steps by execution id: what lineage and experiments derive their records from."""
+    pipes = _store(ws)
+    executions = pipes.list_executions(limit=limit)
+    return executions, {e.execution_id: list(pipes.list_steps(e.execution_id))
+                        for e in executions}
+
+
 def delete_pipeline(ws: Workspace, name: str) -> None:
     """Remove a pipeline with its executions' records (their jobs and artifacts stay);
     ConflictError while an execution runs."""

@@ -98,3 +98,45 @@ def test_tuning_trials_run_on_the_ray_executor(settings: Settings, local_ray: No
         assert desc["TrainingJobStatusCounters"]["Completed"] == 3
         for trial in desc["Trials"]:
             assert ws.store.get_job(trial["TrainingJobName"]).executor == "ray"
+
+
+def test_pipeline_steps_run_on_the_ray_executor(settings: Settings, local_ray: None,
+                                                tmp_path: Path) -> None:
+    """A pipeline's driver and its step jobs are Ray tasks; a property reference carries
+    the first step's output to the second."""
+    import sys
+
+    from mlyard.pipelines import Pipeline, ProcessingStep
+    from mlyard.processing.spec import ProcessingInput, ProcessingOutput
+    from mlyard.sdk.processor import Processor
+
+    (tmp_path / "make.py").write_text(
+        "import os, pathlib\n"
+        "pathlib.Path(os.environ['MLYARD_OUTPUT_DATA'], 'n.txt').write_text('41')\n")
+    (tmp_path / "add.py").write_text(
+        "import os, pathlib\n"
+        "n = int(pathlib.Path(os.environ['MLYARD_INPUT_DATA'], 'n.txt').read_text())\n"
+        "pathlib.Path(os.environ['MLYARD_OUTPUT_OUT'], 'n.txt').write_text(str(n + 1))\n")
+    with Workspace(settings.with_(executor="ray")) as ws:
+        make = ProcessingStep("Make", processor=Processor(
+            entry_point="make.py", source_dir=str(tmp_path), python=sys.executable,
+            workspace=ws), outputs=[ProcessingOutput(name="data")])
+        add = ProcessingStep("Add", processor=Processor(
+            entry_point="add.py", source_dir=str(tmp_path), python=sys.executable,
+            workspace=ws),
+            inputs=[ProcessingInput(
+                name="data",
+                source=make.properties.ProcessingOutputConfig.Outputs["data"].S3Output.S3Uri)],
+            outputs=[ProcessingOutput(name="out")])
+        pipe = Pipeline("on-ray", steps=[make, add], workspace=ws)
+        pipe.upsert()
+        execution = pipe.start()
+        assert execution.wait(timeout=180).status == "Succeeded"
+        steps = {s["StepName"]: s for s in execution.list_steps()}
+        assert set(steps) == {"Make", "Add"}
+        for step in steps.values():
+            job = step["Metadata"]["ProcessingJob"]["Arn"]
+            assert ws.store.get_job(job).executor == "ray"
+        assert ws.store.get_job(execution.execution_id).executor == "ray"
+        out = ws.store.get_job(steps["Add"]["Metadata"]["ProcessingJob"]["Arn"]).outputs["out"]
+        assert ws.artifacts.read_bytes(out.rstrip("/") + "/n.txt") == b"42"

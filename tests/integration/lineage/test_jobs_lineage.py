@@ -18,7 +18,6 @@ from mlyard.experiments.store import ExperimentStore
 from mlyard.lineage.query import lineage
 from mlyard.processing.spec import ProcessingInput, ProcessingJobSpec, ProcessingOutput
 from mlyard.training.spec import TrainingJobSpec
-from tests.unit.lineage.fakes import stub_other_stores
 
 PREPARE = """
 import os, pathlib
@@ -42,7 +41,6 @@ pathlib.Path(os.environ["SM_MODEL_DIR"], "model.txt").write_text(",".join(rows))
 
 def test_lineage_and_experiments_of_real_jobs(ws: Workspace, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    stub_other_stores(monkeypatch)
     # The training script runs in its own folder: keep a relative PYTHONPATH pointing here.
     paths = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
              if p]

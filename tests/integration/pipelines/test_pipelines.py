@@ -289,7 +289,6 @@ def test_training_model_and_function_steps(ws: Workspace, train_src: Path) -> No
 
 
 def test_register_model_step(ws: Workspace, train_src: Path) -> None:
-    pytest.importorskip("mlyard.registry.service")
     upsert_pipeline(ws, "registered", _training_definition(train_src, register=True))
     ex = start_pipeline(ws, "registered")
     ex.wait(timeout=60)

@@ -66,8 +66,7 @@ def test_runs_of_jobs_trials_and_executions() -> None:
 def test_sync_imports_once(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     fill(ws)
     stub_other_stores(monkeypatch, executions=[FakeExecution("reviews-1", "reviews")],
-                      steps={"reviews-1": [FakeStep("Train", "Training", job_name="train-1")]},
-                      force=True)
+                      steps={"reviews-1": [FakeStep("Train", "Training", job_name="train-1")]})
     assert sync(ws) == 2
     assert sync(ws) == 0
     store = ExperimentStore.of(ws.store)

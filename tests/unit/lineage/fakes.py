@@ -3,7 +3,6 @@ fields), and a workspace filler used by the lineage and experiments tests."""
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,15 +57,12 @@ class FakeStep:
 def stub_other_stores(monkeypatch: pytest.MonkeyPatch, executions: list[Any] | None = None,
                       steps: dict[str, list[Any]] | None = None,
                       groups: list[Any] | None = None,
-                      packages: list[Any] | None = None, *, force: bool = False) -> None:
-    """Serve the registry's and pipelines' records from the lists given, when those
-    packages are not installed (or ``force``)."""
+                      packages: list[Any] | None = None) -> None:
+    """Serve the registry's and pipelines' records to the collectors from the lists given
+    (hand-made records, without running a pipeline or registering a model)."""
     from mlyard.experiments import collect as experiments_collect
     from mlyard.lineage import collect as lineage_collect
 
-    if not force and importlib.util.find_spec("mlyard.registry") is not None and (
-            importlib.util.find_spec("mlyard.pipelines") is not None):
-        return
     monkeypatch.setattr(lineage_collect, "registry_records",
                         lambda ws: (list(groups or []), list(packages or [])))
 

@@ -90,8 +90,7 @@ def test_registry_versions_and_pipeline_executions(filled: Workspace,
                                          FakeStep("Train", "Training", job_name="train-1")]},
         groups=[FakeGroup("reviews")],
         packages=[FakePackage("reviews", 3, "bt-1",
-                              source={"PipelineExecutionId": "reviews-20260101-ab12"})],
-        force=True)
+                              source={"PipelineExecutionId": "reviews-20260101-ab12"})])
     up = _reached(lineage(filled, "reviews/3", "upstream"))
     assert up["model:bt-1"] == ("Input", "DerivedFrom", 1)
     assert up["execution:reviews-20260101-ab12"] == ("Input", "ContributedTo", 1)

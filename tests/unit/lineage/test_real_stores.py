@@ -3,16 +3,13 @@ those packages are installed next to this one)."""
 
 from __future__ import annotations
 
-import pytest
-
 from mlyard.core.workspace import Workspace
 from mlyard.experiments.collect import sync
 from mlyard.experiments.store import ExperimentStore
 from mlyard.lineage.query import lineage
+from mlyard.pipelines import store as pipeline_store
+from mlyard.registry import store as registry_store
 from tests.unit.lineage.fakes import fill
-
-registry_store = pytest.importorskip("mlyard.registry.store")
-pipeline_store = pytest.importorskip("mlyard.pipelines.store")
 
 
 def test_registry_version_and_execution_from_the_real_stores(ws: Workspace) -> None:
