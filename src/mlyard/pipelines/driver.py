@@ -29,6 +29,7 @@ import hashlib
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,24 @@ POLL_SECONDS = 0.05
 JOB_STEPS = ("Processing", "Training", "Tuning", "Transform", "Function")
 #: The seconds stop waits for the running step jobs to end before giving up on them.
 STOP_GRACE_SECONDS = 60.0
+
+
+def _kind_preload(step_type: str, arguments: dict[str, Any]) -> list[str]:
+    """The modules the job kind of a step would have a standby import (a training step's
+    algorithm when the definition names it; the kind's own modules otherwise)."""
+    from mlyard.core.kinds import get_job_kind
+
+    sample: dict[str, Any]
+    if step_type == "Training" and isinstance(arguments.get("AlgorithmName"), str):
+        sample = {"kind": "training", "algorithm": arguments["AlgorithmName"]}
+    elif step_type == "Training":
+        sample = {"kind": "training", "command": ["true"]}
+    elif step_type in ("Processing", "Function"):
+        sample = {"kind": "processing", "command": ["true"]}
+    else:
+        return []
+    kind = get_job_kind(sample["kind"])
+    return list(kind.preload(kind.parse_spec(sample)))
 
 
 def step_job_name(execution_id: str, step: str, attempt: int) -> str:
@@ -144,6 +163,7 @@ class PipelineDriver:
         self.defn = parse_definition(self.pipes.get_execution_definition(spec.execution_id))
         self.steps: dict[str, StepExecutionRecord] = {}
         self.running: dict[str, Running] = {}
+        self._warmed = False
         self.retry_at: dict[str, tuple[float, int]] = {}  # step -> (when, next attempt)
         self.retry_reason: dict[str, str] = {}  # step -> why its last attempt failed
         self._memo: dict[str, str] = {}  # step states of the current scheduling pass
@@ -328,6 +348,31 @@ class PipelineDriver:
         self.running[name] = Running(name, job, base.attempt, key)
         self.log.write(f"step {name} ({step_type}): job {job} started"
                        + (f" (attempt {base.attempt})" if base.attempt > 1 else ""))
+        self._warm_for_later_steps()
+
+    def _warm_for_later_steps(self) -> None:
+        """Once a step's job has started and job steps are still to come, ask the executor
+        (in the background, once per driver) to keep one standby job process warm, so the
+        next step's job starts in milliseconds instead of paying a cold process start
+        (:meth:`mlyard.core.executors.base.Executor.warm`; executors without standbys
+        ignore it). An execution whose job steps are all cache hits warms nothing."""
+        if self._warmed:
+            return
+        later = [s for n, s in self.defn.steps.items()
+                 if s.type in JOB_STEPS and n not in self.steps and n not in self.running]
+        if not later:
+            return
+        self._warmed = True
+        preload: set[str] = set()
+        for sdef in later:
+            with contextlib.suppress(MlyardError, ValueError):
+                preload.update(_kind_preload(sdef.type, sdef.arguments))
+
+        def warm() -> None:
+            with contextlib.suppress(Exception):  # an optimization: a failure costs speed only
+                self.ws.executor.warm(1, preload=sorted(preload), timeout=60)
+
+        threading.Thread(target=warm, daemon=True, name="mlyard-warm").start()
 
     def _run_inline(self, name: str, step_type: str, arguments: dict[str, Any]) -> None:
         try:
