@@ -143,8 +143,8 @@ def collect_runs(jobs: Sequence[JobRecord], trials: Mapping[str, Sequence[TrialR
     runs: list[RunImport] = []
     for job in jobs:
         if job.job_type == "training" and job.name not in trial_jobs:
-            stub = training_run(job, [])
-            if not skip(stub.run):
+            bare = training_run(job, [])
+            if not skip(bare.run):
                 runs.append(training_run(job, points(job.name)))
         elif job.job_type == "tuning":
             for trial_run in tuning_runs(job, trials.get(job.name, ()), by_name,
@@ -154,8 +154,8 @@ def collect_runs(jobs: Sequence[JobRecord], trials: Mapping[str, Sequence[TrialR
                     runs.append(replace(trial_run, metrics=_series(points(name))
                                         if name in by_name else []))
     for execution in executions:
-        stub = execution_run(execution, [], points)
-        if not skip(stub.run):
+        bare = execution_run(execution, [], points)
+        if not skip(bare.run):
             runs.append(execution_run(execution, steps.get(execution.execution_id, ()),
                                      points))
     return runs

@@ -5,6 +5,7 @@ Each serializes to the definition's condition JSON; the engine evaluates it with
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,13 +20,14 @@ def _operand(value: Any) -> Any:
     return to_json(value)
 
 
-class Condition:
+class Condition(ABC):
     """Base of the conditions; :meth:`to_request` gives its JSON."""
 
     condition_type = ""
 
+    @abstractmethod
     def to_request(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The condition as definition JSON (``{"Type": ..., ...}``)."""
 
     @property
     def expr(self) -> dict[str, Any]:

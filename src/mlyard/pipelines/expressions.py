@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ _COUNTER = itertools.count(1)
 _REGISTRY: dict[int, Expression] = {}
 
 
-class Expression(str):
+class Expression(str, ABC):
     """Base of every run-time value; subclasses define :attr:`expr` (its JSON)."""
 
     _token: int
@@ -42,9 +43,9 @@ class Expression(str):
         return obj
 
     @property
+    @abstractmethod
     def expr(self) -> Any:
         """The expression as definition JSON."""
-        raise NotImplementedError
 
     def to_string(self) -> Join:
         """The value as a string (SageMaker's ``to_string()``): a one-item Join."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -115,7 +116,7 @@ def _name(name: Any, what: str = "step") -> str:
     return name
 
 
-class Step:
+class Step(ABC):
     """Base of every step: name, ``depends_on`` (steps or step names), caching and retry
     policies; ``.properties`` records the step's run-time properties."""
 
@@ -138,9 +139,9 @@ class Step:
         self.depends_on.extend(steps)
 
     @property
+    @abstractmethod
     def arguments(self) -> dict[str, Any]:
         """The step's Arguments (definition JSON, expressions included)."""
-        raise NotImplementedError
 
     def to_request(self) -> dict[str, Any]:
         """The step's entry in the definition's ``Steps``."""
